@@ -1,1 +1,3 @@
-"""Dashboards computed from the warehouse: SPC charts (Making Data Count), funnel plots, panel aims, disclosure-controlled exports. May import risk, warehouse and below."""
+"""Dashboards computed from the warehouse: SPC charts (Making Data Count), funnel plots, panel aims,
+disclosure-controlled exports. May import risk, warehouse and below.
+"""

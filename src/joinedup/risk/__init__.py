@@ -1,1 +1,3 @@
-"""Risk stratification: eFI frailty, LACE, the emergency-admission model, evaluation, explanations, cohorts. May import warehouse and below."""
+"""Risk stratification: eFI frailty, LACE, the emergency-admission model, evaluation, explanations,
+cohorts. May import warehouse and below.
+"""

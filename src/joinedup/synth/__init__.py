@@ -1,1 +1,3 @@
-"""The synthetic health economy for the demo, tests and benchmarks: writes feed files in real formats plus ground truth. May import model only."""
+"""The synthetic health economy for the demo, tests and benchmarks: writes feed files in real formats
+plus ground truth. May import model only.
+"""

@@ -1,1 +1,3 @@
-"""The FastAPI application: NHS.UK-styled pages, the JSON API and the FHIR R4 API, all through governance. May import every service package; nothing imports it."""
+"""The FastAPI application: NHS.UK-styled pages, the JSON API and the FHIR R4 API, all through
+governance. May import every service package; nothing imports it.
+"""
