@@ -30,7 +30,8 @@ def test_a_newer_database_is_refused_untouched(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'newer.sqlite'}")
     upgrade_store(engine)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'core_9999'"))
+        connection.execute(text("DELETE FROM alembic_version"))
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('core_9999')"))
     with pytest.raises(StoreVersionError, match="newer joinedup"):
         upgrade_store(engine)
     with engine.connect() as connection:

@@ -88,21 +88,17 @@ def upgrade_store(engine: Engine) -> list[str]:
     """
     before = check_store(engine)
     script = ScriptDirectory.from_config(_alembic_config())
-    heads = set(script.get_heads())
-    if heads <= before:
+    # A branch's dependencies stop being listed as heads once dependents are applied, so compare
+    # whole ancestries, not head lists.
+    done = _ancestry(script, before)
+    if known_revisions() <= done:
         return []
     logger.info("upgrading the store schema (%s)", _describe(engine))
     config = _alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
-    after = current_revisions(engine)
-    applied = sorted(
-        revision.revision
-        for revision in script.walk_revisions()
-        if revision.revision not in before and revision.revision in _ancestry(script, after)
-    )
-    return applied
+    return sorted(_ancestry(script, current_revisions(engine)) - done)
 
 
 def _ancestry(script: ScriptDirectory, heads: set[str]) -> set[str]:
