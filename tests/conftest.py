@@ -126,3 +126,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     engine.dispose()
     yield url
     _drop_postgres_database(name)
+
+
+@pytest.fixture
+def postgres_database_url() -> Iterator[str]:
+    """The URL of a fresh, upgraded PostgreSQL database, for PostgreSQL-only tests (backups, roles)."""
+    name = _create_postgres_database()
+    url = _postgres_url(name)
+    engine = make_engine(url)
+    upgrade_store(engine)
+    engine.dispose()
+    yield url
+    _drop_postgres_database(name)

@@ -31,11 +31,16 @@ COMMANDS = {
     "report": "Compute a population health measure by practice, neighbourhood or month.",
     "risk": "Train, evaluate and score the risk models (eFI, LACE, emergency admission).",
     "cohort": "List a practice's high-risk patients with reasons (direct care only).",
+    "coordination": "Run the care coordination centre: set-up, ADT/telehealth outbox and escalation jobs, pathways.",
     "serve": "Serve the web application and the FHIR R4 API.",
     "users": "Manage users, roles, teams and assignments.",
     "audit": "Search and verify the audit trail; answer 'who has looked at my record'.",
     "extract": "Produce an approved, de-identified data extract for a data-sharing request.",
+    "optouts": "Load national data opt-out cleaned lists for secondary uses.",
     "status": "Show what this joinedup home holds (use --json for scripts).",
+    "run-daily": "The daily run for cron: new feed files in, linked, warehouse refreshed, risk rescored.",
+    "workforce": "Plan the workforce from patients' needs and plan home visits.",
+    "safety": "Clinical safety (DCB0129): check the hazard log and regenerate the safety case.",
 }
 
 

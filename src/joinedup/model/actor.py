@@ -35,6 +35,7 @@ class Actor:
         org_code: the ODS-style code of the organisation the user works for.
         team_ids: teams the user belongs to (care teams, queues, the discharge service).
         person_id: for a patient, the linked person they are; otherwise None.
+        client_address: where the request came from (IP address), recorded in the audit.
     """
 
     user_id: str
@@ -43,6 +44,7 @@ class Actor:
     org_code: str | None = None
     team_ids: tuple[str, ...] = field(default=())
     person_id: str | None = None
+    client_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

@@ -1,0 +1,98 @@
+"""The demo end to end on a small borough, as the README's first command runs it, then a daily run.
+
+One expensive setup (a 600-person borough through every stage) serves every check here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from joinedup.governance import verify_audit_chain
+from joinedup.operations import run_daily
+from joinedup.settings import load_settings
+from joinedup.store import make_engine, make_session_factory
+from joinedup.store.tables import Person
+from joinedup.store.tables.operations import OperationRun
+
+PEOPLE = 600
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Run `joinedup demo --people 600 --no-serve --json` in a fresh home, as a user would."""
+    home = tmp_path_factory.mktemp("demo-home")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("JOINEDUP_")}
+    environment.update({"JOINEDUP_HOME": str(home), "COLUMNS": "200"})
+    result = subprocess.run(
+        [sys.executable, "-m", "joinedup.cli", "demo", "--people", str(PEOPLE), "--no-serve", "--json"],
+        capture_output=True, text=True, env=environment, timeout=900, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    start = result.stdout.index("{")
+    stages, _ = json.JSONDecoder().raw_decode(result.stdout[start:])
+    return home, stages
+
+
+def test_every_stage_ran_and_its_counts_add_up(demo_home: tuple[Path, dict[str, Any]]) -> None:
+    _, stages = demo_home
+    assert list(stages) == ["synthesise", "ingest", "link", "governance", "warehouse", "risk", "coordination",
+                            "workforce", "live feed"]
+    assert stages["synthesise"]["people"] == PEOPLE
+    ingest = stages["ingest"]
+    assert ingest["read"] == ingest["accepted"] + ingest["duplicates"] + ingest["quarantined"]
+    assert ingest["quarantined"] > 0  # the default fault rate injects faults, and they are kept
+    assert stages["link"]["precision"] >= 0.995
+    assert stages["link"]["recall"] >= 0.98
+    assert stages["governance"]["users"] == 13
+    assert stages["warehouse"]["secondary_use_people"] > 0
+    assert stages["risk"]["scored"] > 0
+    assert sum(stages["risk"]["by_band"].values()) == stages["risk"]["scored"]
+    assert stages["coordination"]["referrals"] == 40
+    live = stages["live feed"]
+    assert live["messages"] > 0
+    assert live["acked_AA"] == live["messages"]
+    assert live["outbox_events"] >= live["messages"]
+
+
+def test_the_demo_prints_users_for_every_role_with_their_passwords(demo_home: tuple[Path, dict[str, Any]]) -> None:
+    home, _ = demo_home
+    users = json.loads((home / "demo-users.json").read_text())
+    roles = {user["role"] for user in users.values()}
+    assert {"gp", "care_coordinator", "discharge_volunteer", "analyst", "ig_officer", "patient"} <= roles
+    assert (home / "demo-users.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_daily_run_after_the_demo_skips_what_was_done_and_keeps_the_audit_chain(
+    demo_home: tuple[Path, dict[str, Any]],
+) -> None:
+    home, _ = demo_home
+    settings = load_settings(home=home)
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        persons_before = session.scalar(select(func.count()).select_from(Person))
+    report = run_daily(settings, engine, inbox=home / "feeds")
+    assert report.succeeded, [step for step in report.steps if step.status != "done"]
+    ingest = report.steps[0]
+    assert ingest.counts["read"] == 0
+    assert ingest.counts["files_read"] == 0
+    assert ingest.counts["files_skipped"] > 0
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == persons_before
+        run = session.get(OperationRun, report.operation_run_id)
+        assert run is not None
+        assert run.status == "succeeded"
+        assert [step["step"] for step in run.steps] == ["ingest", "link", "coordination", "warehouse",
+                                                         "risk_score", "audit"]
+        assert verify_audit_chain(session, settings=settings).ok
+    engine.dispose()

@@ -1,0 +1,8 @@
+"""Reporting tests reuse the warehouse tests' hand-built borough (tests/warehouse/warehouse_borough.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "warehouse"))

@@ -1,0 +1,233 @@
+"""Web fixtures: a seeded store with users, the app on TestClient, and the app live in real Chromium.
+
+- ``web_home``: settings whose store (SQLite file) holds the hand-worked record of
+  ``tests/record/seed.py`` and one user per role below (password ``PASSWORD``). Built once per
+  test session; tests that write (audit entries, sign-in counters) must not assume an empty log.
+- ``app`` / ``client``: the app, and a fresh ``TestClient`` (``https://testserver``: the session
+  cookie is ``Secure``). ``sign_in(client, "gp1")`` signs a client in through the real form.
+- ``live_server``: the app on uvicorn in a background thread on a free port (base URL).
+- ``page``: a Playwright page in Debian's chromium (``shutil.which("chromium")``), one browser
+  per session, a fresh context per test; ``screenshot(page, name)`` saves to ``test-artifacts/``.
+  Mark browser tests ``@pytest.mark.browser``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+with warnings.catch_warnings():
+    # Starlette 1.x asks for httpx2 in place of httpx; the client works the same (STACK.md).
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+from joinedup.governance import add_team_member, create_user, ensure_team
+from joinedup.settings import Settings, load_settings
+from joinedup.store import make_engine, make_session_factory, unit_of_work, upgrade_store
+from joinedup.store.tables.governance import AppUser
+from joinedup.web import create_app
+from record.seed import ANN, PRACTICE_ANN, PRACTICE_OTHER, TRUST, seed_feeds, seed_record
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "correct-horse-battery-staple"
+
+# username -> (role, org_code, person_id, teams)
+USERS: dict[str, tuple[str, str | None, str | None, tuple[str, ...]]] = {
+    "gp1": ("gp", PRACTICE_ANN, None, ()),
+    "nurse1": ("practice_nurse", PRACTICE_ANN, None, ()),
+    "admin1": ("practice_administrator", PRACTICE_ANN, None, ()),
+    "gp2": ("gp", PRACTICE_OTHER, None, ()),
+    # For break-glass tests only: once it breaks the glass it is no longer unrelated.
+    "gp3": ("gp", PRACTICE_OTHER, None, ()),
+    "consultant1": ("consultant", TRUST, None, ()),
+    "sysadmin": ("system_administrator", None, None, ()),
+    "analyst1": ("analyst", None, None, ()),
+    # Locked out on purpose by test_sign_in: use it for nothing else.
+    "lockme": ("analyst", None, None, ()),
+    "ann": ("patient", None, ANN, ()),
+    "volunteer1": ("discharge_volunteer", None, None, ("team-discharge",)),
+}
+
+
+@dataclass(frozen=True)
+class WebHome:
+    """The seeded home the web tests run against."""
+
+    settings: Settings
+    database_url: str
+
+
+@pytest.fixture(scope="session")
+def web_home(tmp_path_factory: pytest.TempPathFactory) -> WebHome:
+    """A home with the seeded record and users, committed."""
+    home = tmp_path_factory.mktemp("web-home")
+    settings = load_settings(home=home)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade_store(engine)
+    with unit_of_work(make_session_factory(engine)) as session:
+        seed_record(session)
+        seed_feeds(session)
+        ensure_team(session, team_id="team-discharge", name="Home from hospital", kind="discharge_service")
+        password_hash = None
+        for username, (role, org, person_id, teams) in USERS.items():
+            if password_hash is None:
+                user = create_user(session, username=username, password=PASSWORD, role=role, org_code=org)
+                password_hash = session.get(AppUser, user.user_id).password_hash  # type: ignore[union-attr]
+                continue
+            # Argon2 hashing takes most of a second on a busy machine: hash once, reuse.
+            user_id = f"user-{username}"
+            session.add(AppUser(user_id=user_id, username=username, role=role, org_code=org, person_id=person_id,
+                                password_hash=password_hash, failed_sign_in_count=0, active_flag=True))
+            session.flush()
+            for team_id in teams:
+                add_team_member(session, team_id=team_id, user_id=user_id)
+    engine.dispose()
+    return WebHome(settings=settings, database_url=settings.resolved_database_url)
+
+
+@pytest.fixture(scope="session")
+def app(web_home: WebHome) -> FastAPI:
+    """The web application on the seeded home."""
+    return create_app(web_home.settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A fresh client (no cookies) over HTTPS, so the Secure session cookie is sent back."""
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign ``client`` in through the real form; returns the response to the POST."""
+    page = client.get("/sign-in")
+    return client.post(
+        "/sign-in",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text), "next": "/"},
+        follow_redirects=False,
+    )
+
+
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
+def bearer_token(client: TestClient, username: str, scope: str = "user/*.read") -> str:
+    """A bearer token for ``username`` from the token endpoint (one per user and scope per run)."""
+    if (username, scope) not in _TOKENS:
+        response = client.post("/auth/token", data={"username": username, "password": PASSWORD, "scope": scope})
+        assert response.status_code == 200, response.text
+        _TOKENS[(username, scope)] = response.json()["access_token"]
+    return _TOKENS[(username, scope)]
+
+
+@pytest.fixture(scope="session")
+def signed_in(app: FastAPI) -> Iterator[Any]:
+    """``signed_in("gp1")``: a client signed in as that user, shared for the run (do not sign it out)."""
+    clients: dict[str, TestClient] = {}
+
+    def client_for(username: str) -> TestClient:
+        if username not in clients:
+            new_client = TestClient(app, base_url="https://testserver")
+            response = sign_in(new_client, username)
+            assert response.status_code == 303, response.text
+            clients[username] = new_client
+        return clients[username]
+
+    yield client_for
+    for opened in clients.values():
+        opened.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def live_server(app: FastAPI) -> Iterator[str]:
+    """The app served by uvicorn in a background thread; yields its base URL."""
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="joinedup-live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (no downloaded browser)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    """A page in a fresh browser context (no cookies), with the live server as base URL."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    new_page = context.new_page()
+    yield new_page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot to test-artifacts/<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def browser_sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the form as a person would."""
+    page.goto("/sign-in")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
