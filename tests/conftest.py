@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from fixture_paths import SHARED_FIXTURES
 from joinedup.store import make_engine, upgrade_store
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("JOINEDUP_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = SHARED_FIXTURES
 POSTGRES_ADMIN_URL = os.environ.get("JOINEDUP_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fixture_paths import SHARED_FIXTURES
 from joinedup.feeds import FeedError, FeedUnit
 from joinedup.feeds.registry import adapter_for
 from joinedup.feeds.transports.files import sniff_format
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 
 
 def fixture_files() -> list[Path]:

@@ -7,9 +7,10 @@ from pathlib import Path
 import hl7
 import pytest
 
+from fixture_paths import SHARED_FIXTURES
 from joinedup.feeds.hl7v2.parse import Hl7Message, split_messages
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "hl7v2"
+FIXTURES = SHARED_FIXTURES / "hl7v2"
 HL7_FILES = sorted(FIXTURES.rglob("*.hl7"))
 
 # Every field the ADT/ORU mapping reads (and MSH fields the ACK echoes).

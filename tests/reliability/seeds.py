@@ -5,15 +5,16 @@ Shared with the Atheris harnesses in ``fuzz/`` (which write them out as their se
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+from fixture_paths import SHARED_FIXTURES
+
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("JOINEDUP_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = SHARED_FIXTURES
 
 # Small, hand-checkable extract rows in the sus-apc layout (test-range NHS numbers).
 SUS_APC_CSV = (

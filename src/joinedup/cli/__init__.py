@@ -7,9 +7,11 @@ render the result (Rich tables and progress bars), nothing more.
 from __future__ import annotations
 
 import importlib
-import logging
+import os
 
 import typer
+
+from joinedup.cli._logging import configure_logging
 
 app = typer.Typer(
     name="joinedup",
@@ -71,5 +73,5 @@ _register_all()
 
 def main() -> None:
     """Entry point of the ``joinedup`` script."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(os.environ.get("JOINEDUP_LOG_FORMAT", "text"))
     app()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -42,11 +43,21 @@ def open_home(*, quiet: bool = False) -> Home:
     return Home(settings=settings, engine=engine, sessions=make_session_factory(engine))
 
 
+def _fit_to_terminal() -> None:
+    """Re-read the terminal width (``COLUMNS``) as a command starts: the consoles are made once at
+    import, and a long-lived process (a test run, a shell) may run commands in different widths."""
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else None
+    for terminal in (console, out):
+        terminal.width = width  # type: ignore[assignment]  # None means: measure the terminal
+
+
 def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn joinedup's own errors into one line on stderr and exit code 1, not a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _fit_to_terminal()
         try:
             return command(*args, **kwargs)
         except JoinedUpError as exc:

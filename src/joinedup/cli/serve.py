@@ -18,9 +18,7 @@ def run_server(home: Home, *, host: str, port: int, live_jobs_every: float = 5.0
 
     web_app = create_app(home.settings, sessions=home.sessions)
     logging.getLogger("joinedup.web.access").setLevel(logging.INFO)
-    access_handler = logging.StreamHandler()
-    access_handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logging.getLogger("joinedup.web.access").addHandler(access_handler)
+    # The access log goes to the root handler configured by the CLI (text or JSON lines).
     stop_jobs = start_live_jobs(home.sessions, every_seconds=live_jobs_every) if live_jobs_every > 0 else None
     console.print(f"joinedup is serving on http://{host}:{port}/ (Ctrl+C to stop)")
     try:

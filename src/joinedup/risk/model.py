@@ -3,7 +3,7 @@
 Trained at one index date (features before it, outcome in the 12 months from it) and validated at
 a later one (temporal validation). Stored with its model card under ``settings.home / "models"``:
 ``<version>/model.txt`` (LightGBM), ``card.json`` + ``card.md`` (the card), ``report.json`` (the
-evaluation) and ``plots/`` (plot data as CSV, and PNG when matplotlib is installed).
+evaluation) and ``plots/`` (plot data as CSV, and PNG and SVG plots).
 """
 
 from __future__ import annotations

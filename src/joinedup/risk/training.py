@@ -257,7 +257,7 @@ def headline_metrics(report: dict[str, Any]) -> dict[str, Any]:
 
 def _matplotlib() -> Any:
     try:
-        # Optional: plots only when matplotlib is installed (it is not a joinedup dependency).
+        # matplotlib is a dependency; the guard keeps a slimmed install (no plots) working.
         import matplotlib  # type: ignore[import-not-found, unused-ignore]
 
         matplotlib.use("Agg")
