@@ -128,16 +128,18 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
     )
 
 
-_TOKENS: dict[tuple[str, str], str] = {}
+# Keyed by the app too: each app (web's, security's) signs tokens with its own home's key.
+_TOKENS: dict[tuple[int, str, str], str] = {}
 
 
 def bearer_token(client: TestClient, username: str, scope: str = "user/*.read") -> str:
-    """A bearer token for ``username`` from the token endpoint (one per user and scope per run)."""
-    if (username, scope) not in _TOKENS:
+    """A bearer token for ``username`` from the token endpoint (one per app, user and scope per run)."""
+    key = (id(client.app), username, scope)
+    if key not in _TOKENS:
         response = client.post("/auth/token", data={"username": username, "password": PASSWORD, "scope": scope})
         assert response.status_code == 200, response.text
-        _TOKENS[(username, scope)] = response.json()["access_token"]
-    return _TOKENS[(username, scope)]
+        _TOKENS[key] = response.json()["access_token"]
+    return _TOKENS[key]
 
 
 @pytest.fixture(scope="session")
