@@ -136,8 +136,19 @@ class Demographics:
     history: tuple[DemographicView, ...] = ()
 
 
+class _ListedBySources:
+    """An item shown once however many sources list it; ``source`` names them all."""
+
+    sources: tuple[SourceRef, ...]
+
+    @property
+    def source(self) -> str:
+        """The sources, comma-separated."""
+        return ", ".join(ref.source for ref in self.sources)
+
+
 @dataclass(frozen=True)
-class Problem:
+class Problem(_ListedBySources):
     """An active problem, once per code however many sources list it."""
 
     code: str
@@ -147,14 +158,9 @@ class Problem:
     sources: tuple[SourceRef, ...]
     as_of: datetime | None
 
-    @property
-    def source(self) -> str:
-        """The sources, comma-separated."""
-        return ", ".join(ref.source for ref in self.sources)
-
 
 @dataclass(frozen=True)
-class MedicationItem:
+class MedicationItem(_ListedBySources):
     """A current medicine, once per dm+d code with every source that lists it."""
 
     code: str
@@ -167,14 +173,9 @@ class MedicationItem:
     # The sources give different dose instructions: check before acting on either.
     dosage_differs: bool = False
 
-    @property
-    def source(self) -> str:
-        """The sources, comma-separated."""
-        return ", ".join(ref.source for ref in self.sources)
-
 
 @dataclass(frozen=True)
-class AllergyItem:
+class AllergyItem(_ListedBySources):
     """An allergy or intolerance, once per code with every source that records it."""
 
     code: str
@@ -185,11 +186,6 @@ class AllergyItem:
     recorded_date: date | None
     sources: tuple[SourceRef, ...]
     as_of: datetime | None
-
-    @property
-    def source(self) -> str:
-        """The sources, comma-separated."""
-        return ", ".join(ref.source for ref in self.sources)
 
 
 @dataclass(frozen=True)
