@@ -54,6 +54,7 @@ def test_every_stage_ran_and_its_counts_add_up(demo_home: tuple[Path, dict[str, 
     assert stages["link"]["precision"] >= 0.995
     assert stages["link"]["recall"] >= 0.98
     assert stages["governance"]["users"] == 13
+    assert stages["governance"]["opt_out_lists"] >= 2  # the synthetic answer, and today's re-check
     assert stages["warehouse"]["secondary_use_people"] > 0
     assert stages["risk"]["scored"] > 0
     assert sum(stages["risk"]["by_band"].values()) == stages["risk"]["scored"]
@@ -96,3 +97,31 @@ def test_a_daily_run_after_the_demo_skips_what_was_done_and_keeps_the_audit_chai
                                                          "risk_score", "audit"]
         assert verify_audit_chain(session, settings=settings).ok
     engine.dispose()
+
+
+def test_an_analyst_reads_disclosure_controlled_dashboards_on_the_demo_borough(
+    demo_home: tuple[Path, dict[str, Any]],
+) -> None:
+    import re
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+
+    from joinedup.web import create_app
+    from web.conftest import sign_in
+
+    home, _ = demo_home
+    analyst = json.loads((home / "demo-users.json").read_text())["analyst"]
+    with TestClient(create_app(load_settings(home=home)), base_url="https://testserver") as client:
+        assert sign_in(client, analyst["username"], analyst["password"]).status_code == 303
+        assert "emergency_admissions_per_1000" in client.get("/dashboards").text
+        page = client.get("/dashboards/emergency_admissions_per_1000", params={"by": "practice"})
+    assert page.status_code == 200
+    table = page.text.split('data-testid="measure-rows"', 1)[1]
+    counts = re.findall(r'<td class="nhsuk-table__cell nhsuk-table__cell--numeric">([^<]*)</td>', table)
+    numerators, denominators = counts[0::3], counts[1::3]
+    assert numerators, "the demo borough should give every practice a row"
+    for released in numerators + denominators:
+        assert released == "*" or int(released) == 0 or (int(released) % 5 == 0 and int(released) >= 10), released

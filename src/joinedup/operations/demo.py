@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +118,28 @@ def link(ctx: DemoContext) -> dict[str, Any]:
 
 
 def govern(ctx: DemoContext) -> dict[str, Any]:
-    """Load the national data opt-out cleaned lists and create the demo users (one per role)."""
+    """Load the national data opt-out cleaned lists and create the demo users (one per role).
+
+    The synthetic list answers for the last simulated day. The demo then goes live today, so it
+    asks the national service again, as a deployment does each month: for synthetic people the
+    answer is unchanged, so the same list is loaded dated today (kept in the home).
+    """
     with ctx.sessions() as session:
         loads = governance.load_cleaned_lists(session, ctx.feeds_dir / "national-data-opt-out")
+        loads += governance.load_cleaned_lists(session, _recheck_today(ctx))
         users = create_demo_users(session, ctx)
         session.commit()
     ctx.found["users"] = users
     return {"opt_out_lists": len(loads), "users": len(users)}
+
+
+def _recheck_today(ctx: DemoContext) -> Path:
+    """Today's answer of the national checking service for the synthetic people (see ``govern``)."""
+    latest = max((ctx.feeds_dir / "national-data-opt-out").glob("cleaned-list-*.csv"))
+    folder = ctx.settings.home / "national-data-opt-out"
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(latest, folder / f"cleaned-list-{date.today().isoformat()}.csv")
+    return folder
 
 
 def warehouse(ctx: DemoContext) -> dict[str, Any]:
