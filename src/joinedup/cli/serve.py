@@ -12,7 +12,7 @@ from joinedup.cli._context import Home, console, friendly_errors, open_home
 from joinedup.operations.background import start_live_jobs
 
 
-def run_server(home: Home, *, host: str, port: int, live_jobs_every: float = 5.0) -> None:
+def run_server(home: Home, *, host: str, port: int, live_jobs_every: float = 2.0) -> None:
     """Serve the app for ``home`` until interrupted, with the centre's live jobs running beside it."""
     from joinedup.web import create_app  # the web layer loads only when serving
 
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
         live_jobs_every: Annotated[
             float, typer.Option(help="Seconds between passes of the centre's live jobs (ADT → board); 0 = off.")
-        ] = 5.0,
+        ] = 2.0,
     ) -> None:
         """Serve the web application, the JSON API and the FHIR R4 API (/fhir/metadata).
 
