@@ -9,7 +9,7 @@ import dataclasses
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from joinedup.coordination import (
@@ -33,13 +33,27 @@ FLAGS = ("admitted", "overdue_step", "new_high_risk", "alert")
 URGENCIES = ("routine", "urgent", "asap", "stat")
 
 
-def _filters(coordinator: str, neighbourhood: str, pathway: str, flag: str) -> BoardFilters:
-    return BoardFilters(
-        coordinator_user_id=coordinator or None,
-        neighbourhood=neighbourhood or None,
-        pathway_id=pathway or None,
-        flag=flag if flag in FLAGS else None,
-    )
+class BoardQuery:
+    """The board's filter boxes as sent in the query string: one definition for the page, the rows
+    htmx polls and the JSON, so the three always filter alike."""
+
+    def __init__(
+        self,
+        coordinator: Annotated[str, Query(max_length=64)] = "",
+        neighbourhood: Annotated[str, Query(max_length=80)] = "",
+        pathway: Annotated[str, Query(max_length=40)] = "",
+        flag: Annotated[str, Query(max_length=16)] = "",
+    ) -> None:
+        self.form = {"coordinator": coordinator, "neighbourhood": neighbourhood, "pathway": pathway, "flag": flag}
+        self.filters = BoardFilters(
+            coordinator_user_id=coordinator or None,
+            neighbourhood=neighbourhood or None,
+            pathway_id=pathway or None,
+            flag=flag if flag in FLAGS else None,
+        )
+
+
+BoardFilterQuery = Annotated[BoardQuery, Depends()]
 
 
 @router.get("/coordination", response_class=HTMLResponse)
@@ -48,16 +62,13 @@ def board_page(
     db: DbSession,
     user: CurrentUser,
     templates: Templates,
-    coordinator: Annotated[str, Query(max_length=64)] = "",
-    neighbourhood: Annotated[str, Query(max_length=80)] = "",
-    pathway: Annotated[str, Query(max_length=40)] = "",
-    flag: Annotated[str, Query(max_length=16)] = "",
+    query: BoardFilterQuery,
 ) -> Response:
     """The live board of everyone the centre is responsible for (refreshes itself every 5 seconds)."""
-    rows = board(db, actor=user, filters=_filters(coordinator, neighbourhood, pathway, flag))
+    rows = board(db, actor=user, filters=query.filters)
     context = {
         "rows": rows,
-        "filters": {"coordinator": coordinator, "neighbourhood": neighbourhood, "pathway": pathway, "flag": flag},
+        "filters": query.form,
         "flags": FLAGS,
         "pathways": shipped_library().ids(),
         "query": request.url.query,
@@ -71,13 +82,10 @@ def board_rows(
     db: DbSession,
     user: CurrentUser,
     templates: Templates,
-    coordinator: Annotated[str, Query(max_length=64)] = "",
-    neighbourhood: Annotated[str, Query(max_length=80)] = "",
-    pathway: Annotated[str, Query(max_length=40)] = "",
-    flag: Annotated[str, Query(max_length=16)] = "",
+    query: BoardFilterQuery,
 ) -> Response:
     """The board's rows alone (htmx polls this)."""
-    rows = board(db, actor=user, filters=_filters(coordinator, neighbourhood, pathway, flag))
+    rows = board(db, actor=user, filters=query.filters)
     return templates.TemplateResponse(request, "coordination/_board_rows.html", {"rows": rows})
 
 
@@ -85,13 +93,10 @@ def board_rows(
 def board_json(
     db: DbSession,
     user: CurrentUser,
-    coordinator: Annotated[str, Query(max_length=64)] = "",
-    neighbourhood: Annotated[str, Query(max_length=80)] = "",
-    pathway: Annotated[str, Query(max_length=40)] = "",
-    flag: Annotated[str, Query(max_length=16)] = "",
+    query: BoardFilterQuery,
 ) -> JSONResponse:
     """The board as JSON (the same rows the page shows)."""
-    rows = board(db, actor=user, filters=_filters(coordinator, neighbourhood, pathway, flag))
+    rows = board(db, actor=user, filters=query.filters)
     return JSONResponse([_jsonable(dataclasses.asdict(row)) for row in rows])
 
 
