@@ -54,10 +54,11 @@ from joinedup.coordination.centre import run_centre_jobs, set_up_centre
 from joinedup.coordination.referrals import receive_referral, triage_referral
 from joinedup.coordination.schemas import ReferralCreate, TriageDecision
 from joinedup.feeds import ingest_paths
-from joinedup.governance.users import hash_password, load_actor_by_username
+from joinedup.governance.totp import totp_code
+from joinedup.governance.users import enrol_totp, hash_password, load_actor_by_username
 from joinedup.identity.service import run_linkage
 from joinedup.settings import load_settings
-from joinedup.store import make_engine, make_session_factory, upgrade_store
+from joinedup.store import make_engine, make_session_factory, unit_of_work, upgrade_store
 from joinedup.store.tables import Organisation, Person, SourcePatient
 from joinedup.store.tables.coordination import CaseloadEntry
 from joinedup.store.tables.governance import AppUser
@@ -68,6 +69,9 @@ PASSWORD = "bench-load-password-1"
 SEED = 20261126
 PATIENTS_PER_GP = 60
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+# Every load user signs in from the same loopback address, and a load searcher traces faster than a
+# person does: the server under load gets throttles (Settings) far above what the load sends.
+LOAD_RATE_LIMITS = {"JOINEDUP_SIGN_IN_ATTEMPTS_PER_MINUTE": "100000", "JOINEDUP_SEARCHES_PER_MINUTE": "100000"}
 
 
 def log(message: str) -> None:
@@ -225,7 +229,7 @@ def free_port() -> int:
 def start_server(home: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """``joinedup serve`` on the home, waited for until it answers."""
     command = [str(Path(sys.executable).with_name("joinedup")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "JOINEDUP_HOME": str(home)}
+    env = {**os.environ, "JOINEDUP_HOME": str(home), **LOAD_RATE_LIMITS}
     env.pop("JOINEDUP_DATABASE_URL", None)
     process = subprocess.Popen(command, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
@@ -260,8 +264,17 @@ class SignedIn:
     csrf: str
 
 
-def sign_in(base: str, username: str) -> SignedIn:
-    """Sign in through the real form (CSRF token, Argon2), as a browser does."""
+def enrol_authenticators(home: Path, usernames: list[str]) -> dict[str, str]:
+    """Give each user a new TOTP secret, as their authenticator app would hold it (staff sign in with a code)."""
+    engine = make_engine(load_settings(home=home).resolved_database_url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        secrets = {username: enrol_totp(session, username=username) for username in usernames}
+    engine.dispose()
+    return secrets
+
+
+def sign_in(base: str, username: str, totp_secret: str) -> SignedIn:
+    """Sign in through the real form (CSRF token, Argon2, the authenticator's code), as a browser does."""
     with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as client:
         page = client.get("/sign-in")
         cookie = _session_cookie(page, None)
@@ -269,6 +282,7 @@ def sign_in(base: str, username: str) -> SignedIn:
         if found is None or cookie is None:
             raise SystemExit("the sign-in page gave no session or CSRF token")
         answer = client.post("/sign-in", data={"username": username, "password": PASSWORD, "next": "/",
+                                               "security_code": totp_code(totp_secret),
                                                "csrf_token": found.group(1)}, headers={"Cookie": cookie})
         if answer.status_code != 303:
             raise SystemExit(f"sign-in of {username} failed with {answer.status_code}")
@@ -335,7 +349,7 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid Lua string literal for these (ASCII) values
 
 
-def _lua_cases(users: list[list[dict[str, str]]]) -> str:
+def lua_cases(users: list[list[dict[str, Any]]]) -> str:
     """A Lua file returning, per user (connection), the list of requests that user makes."""
     parts = []
     for cases in users:
@@ -349,11 +363,11 @@ def _lua_cases(users: list[list[dict[str, str]]]) -> str:
     return "return {" + ",\n".join(parts) + "}\n"
 
 
-def run_wrk(base: str, name: str, users: list[list[dict[str, str]]], *, seconds: int, think_ms: int,
+def run_wrk(base: str, name: str, users: list[list[dict[str, Any]]], *, seconds: int, think_ms: int,
             work: Path) -> subprocess.Popen[str]:
     """Start one ``wrk`` for one page kind: as many connections as users (two threads at most)."""
     cases_path = work / f"{name}.lua"
-    cases_path.write_text(_lua_cases(users))
+    cases_path.write_text(lua_cases(users))
     script = work / "driver.lua"
     if not script.exists():  # written once: a wrk still loading it must never see it half-written
         script.write_text(WRK_SCRIPT)
@@ -378,11 +392,11 @@ def wrk_result(process: subprocess.Popen[str], name: str) -> dict[str, Any]:
 
 
 def requests_for(signed: dict[str, SignedIn], seeded: dict[str, Any], names: dict[str, list[tuple[str, date]]], *,
-                 gps: int, coordinators: int, searchers: int) -> dict[str, list[list[dict[str, str]]]]:
+                 gps: int, coordinators: int, searchers: int) -> dict[str, list[list[dict[str, Any]]]]:
     """Per page kind, per user: the requests that user makes."""
     gp_users = [u for u in seeded["users"] if u["kind"] == "gp"]
     coordinator_users = [u for u in seeded["users"] if u["kind"] == "coordinator"]
-    plan: dict[str, list[list[dict[str, str]]]] = {"record_page": [], "board": [], "search": []}
+    plan: dict[str, list[list[dict[str, Any]]]] = {"record_page": [], "board": [], "search": []}
     for user in gp_users[:gps]:
         who = signed[user["username"]]
         plan["record_page"].append([{"method": "GET", "path": f"/patients/{person_id}",
@@ -448,7 +462,8 @@ def main() -> None:
     try:
         wanted = [u["username"] for u in seeded["users"]][: args.gps + args.searchers + args.coordinators]
         log(f"signing in {len(wanted)} users")
-        signed = {name: sign_in(base, name) for name in wanted}
+        secrets = enrol_authenticators(home, wanted)
+        signed = {name: sign_in(base, name, secrets[name]) for name in wanted}
         plan = requests_for(signed, seeded, names_to_trace(home, seeded), gps=args.gps,
                             coordinators=args.coordinators, searchers=args.searchers)
         log("warming up (5 s)")

@@ -53,7 +53,7 @@ def _day_bundle() -> bytes:
 def test_daily_bundle_lands_in_every_table(session: Session, feed_dir: Path) -> None:
     daily = feed_dir / "gp" / "daily"
     daily.mkdir(parents=True)
-    (daily / "2024-01-10.json").write_bytes(_day_bundle())
+    (daily / "2024-01-10.ndjson").write_bytes(_day_bundle() + b"\n")
     summary = ingest_paths(session, [feed_dir])
     assert (summary.read, summary.accepted, summary.quarantined_count) == (1, 1, 0)
     patient = session.execute(select(SourcePatient.__table__)).mappings().one()
@@ -73,6 +73,44 @@ def test_daily_bundle_lands_in_every_table(session: Session, feed_dir: Path) -> 
     assert tuple(session.execute(text("SELECT code, code_system FROM medication")).one()) == ("318420003", "dmd")
     assert session.execute(text("SELECT code FROM allergy")).scalar_one() == "764146007"
     assert session.execute(text("SELECT resource_type FROM care_document")).scalar_one() == "CarePlan"
+
+
+def _patient_day(patient: str, day: str, *, weight: float = 71.5) -> bytes:
+    """One patient's transaction Bundle of a day, as the synthetic GP daily NDJSON files carry it."""
+    subject = {"reference": f"Patient/{patient}"}
+    encounter = {"resourceType": "Encounter", "id": f"e-{patient}-{day}", "status": "finished",
+                 "class": {"code": "AMB"}, "subject": subject,
+                 "type": [{"coding": [{"system": SNOMED, "code": "185347001", "display": "Face to face"}]}],
+                 "period": {"start": f"{day}T09:00:00Z", "end": f"{day}T09:15:00Z"},
+                 "serviceProvider": {"identifier": {"value": "Z99001"}}}
+    weight_observation = {"resourceType": "Observation", "id": f"o-{patient}-{day}", "status": "final",
+                          "subject": subject, "category": [{"coding": [{"code": "vital-signs"}]}],
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                          "valueQuantity": {"value": weight, "unit": "kg"}, "effectiveDateTime": f"{day}T09:05:00Z"}
+    return transaction(f"b-{patient}-{day}", f"{day}T23:59:59Z", encounter, weight_observation) + b"\n"
+
+
+def test_a_bad_patient_bundle_costs_only_that_patients_day(session: Session, feed_dir: Path) -> None:
+    daily = feed_dir / "gp" / "daily"
+    daily.mkdir(parents=True)
+    baseline = feed_dir / "gp" / "baseline"
+    baseline.mkdir(parents=True)
+    patients = ("p1", "p2", "p3")
+    (baseline / "Patient.ndjson").write_bytes(b"".join(orjson.dumps(patient_resource(p)) + b"\n" for p in patients))
+    (daily / "2024-01-10.ndjson").write_bytes(
+        _patient_day("p1", "2024-01-10") + _patient_day("p2", "2024-01-10", weight=0) + _patient_day("p3", "2024-01-10")
+    )
+    first = ingest_paths(session, [feed_dir])
+    assert (first.read, first.accepted, first.quarantined_count) == (6, 5, 1)  # 3 patients, 3 Bundles
+    quarantined = session.execute(text("SELECT file_path, position, reason_code FROM quarantine_item")).one()
+    assert (Path(quarantined[0]).name, quarantined[1], quarantined[2]) == ("2024-01-10.ndjson", "2", "impossible_value")
+    assert count_rows(session, "encounter") == 2
+
+    # The next day's file is picked up by the next run; the finished day is not read again.
+    (daily / "2024-01-11.ndjson").write_bytes(_patient_day("p2", "2024-01-11"))
+    second = ingest_paths(session, [feed_dir])
+    assert (second.read, second.accepted, second.files_read) == (1, 1, 1)
+    assert count_rows(session, "encounter") == 3
 
 
 def test_ndjson_condition_before_its_patient_links_up(session: Session, feed_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -130,3 +131,43 @@ def test_one_part_of_the_date_wrong_needs_a_name_or_postcode(session: Session, p
     summary = link_new_source_patients(session, [same_postcode, nothing_agrees])
     assert _person_of(session, same_postcode) == _person_of(session, gp)
     assert summary.unresolved == [nothing_agrees]
+
+
+def test_a_batch_run_writes_through_a_temporary_table_with_the_same_links(
+    session: Session, patient: Callable[..., int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from joinedup.identity import deterministic
+
+    # The batch run's path (hundreds of thousands of links) on a batch small enough to check by hand.
+    monkeypatch.setattr(deterministic, "SET_BASED_FROM", 1)
+    known = patient("k1", nhs="9434765919", given="Ann", family="Smith", dob=date(1950, 3, 4))
+    link_new_source_patients(session, [known])
+    ann = _person_of(session, known)
+    new = [
+        patient("a1", source="pas", nhs="9434765919", dob=date(1950, 3, 4)),
+        patient("b1", nhs="9000000009", dob=date(1961, 5, 6)),
+        patient("b2", source="pas", nhs="9000000009", dob=date(1961, 5, 6)),
+        patient("c1", nhs="9000000025", dob=date(1970, 1, 1)),
+    ]
+    summary = deterministic.link_unlinked_by_nhs_number(session)
+    assert (summary.linked_by_nhs_number, summary.new_persons) == (2, 2)
+    persons = [_person_of(session, record) for record in new]
+    assert persons[0] == ann
+    assert persons[1] == persons[2] != persons[3]
+    for person in (persons[1], persons[3]):
+        stored = session.get(Person, person)
+        assert stored is not None
+        assert (stored.status, stored.created_at is not None) == ("active", True)
+    links = session.execute(
+        select(SourcePatient.link_method, SourcePatient.linked_at).where(SourcePatient.source_patient_id.in_(new))
+    ).all()
+    assert sorted(method for method, _ in links) == ["new_person", "new_person", "nhs_number", "nhs_number"]
+    assert all(linked_at is not None for _, linked_at in links)
+    events = session.execute(
+        select(PersonLinkEvent.source_patient_id, PersonLinkEvent.action, PersonLinkEvent.to_person_id)
+        .where(PersonLinkEvent.source_patient_id.in_(new))
+        .order_by(PersonLinkEvent.link_event_id)
+    ).all()
+    assert [tuple(event) for event in events] == [
+        (record, "link", person) for record, person in zip(new, persons, strict=True)
+    ]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from joinedup.errors import InvalidInput
 from joinedup.record import search_patients
 from joinedup.store.tables.governance import AuditEntry
+from joinedup.store.tables.identity import Person, SourcePatient
 
 from .seed import ANN, BOB, BOB_NHS, PRACTICE_ANN, SAM_NHS, actor, seed_record
 
@@ -69,3 +72,53 @@ def test_a_match_without_relationship_shows_no_demographics(seeded: Session) -> 
 
 def test_a_sensitive_person_is_not_revealed(seeded: Session) -> None:
     assert search_patients(seeded, actor=actor("gp", org=PRACTICE_ANN), nhs_number=SAM_NHS) == []
+
+
+def _search_statements(session: Session, run: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The SQL statements (with parameters) the store received while ``run`` ran."""
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        seen.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    return seen
+
+
+def test_search_by_name_and_birth_date_seeks_the_birth_date_index(session: Session) -> None:
+    # A population big enough that a planner prefers an index to reading the table: 4,000
+    # people over 2,000 birth dates, so about two share each date.
+    people = [{"person_id": f"per-plan-{n}", "status": "active"} for n in range(4000)]
+    session.execute(insert(Person), people)
+    session.execute(
+        insert(SourcePatient),
+        [
+            {
+                "source": "gp",
+                "local_id": f"plan-{n}",
+                "family_name": f"Family{n % 300}",
+                "given_name": "Pat",
+                "birth_date": date(1940, 1, 1) + timedelta(days=n % 2000),
+                "person_id": f"per-plan-{n}",
+                "nhs_number_status": "missing",
+            }
+            for n in range(4000)
+        ],
+    )
+    analyse = "ANALYZE" if session.get_bind().dialect.name == "postgresql" else "ANALYZE source_patient"
+    session.execute(text(analyse))
+    gp = actor("gp", org=PRACTICE_ANN)
+    statements = _search_statements(
+        session, lambda: search_patients(session, actor=gp, name="Pat Family7", birth_date=date(1940, 1, 8))
+    )
+    [(statement, parameters)] = [(sql, p) for sql, p in statements if "lower(source_patient.family_name)" in sql]
+    explain = "EXPLAIN QUERY PLAN" if session.get_bind().dialect.name == "sqlite" else "EXPLAIN"
+    # SQLite's plan rows end with the step's text; PostgreSQL's are one text column.
+    rows = session.connection().exec_driver_sql(f"{explain} {statement}", parameters)
+    plan = " ".join(str(row[-1]) for row in rows)
+    assert "ix_source_patient_birth_date" in plan, plan

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from joinedup.governance import create_user
+from joinedup.governance.totp import totp_code
+from joinedup.governance.users import enrol_totp
 from joinedup.settings import load_settings
 from joinedup.store import make_engine, make_session_factory, unit_of_work, upgrade_store
 from joinedup.web import create_app
@@ -35,11 +37,13 @@ def test_requests_get_503_while_the_database_restarts_and_recover_by_themselves(
         upgrade_store(engine)
         with unit_of_work(make_session_factory(engine)) as session:
             create_user(session, username="gp9", password="a-long-enough-passphrase", role="gp", org_code="P00001")
+            secret = enrol_totp(session, username="gp9")
         engine.dispose()
         app = create_app(settings)
         with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
             token = client.post("/auth/token", data={"username": "gp9", "password": "a-long-enough-passphrase",
-                                                     "scope": "user/*.read"}).json()["access_token"]
+                                                     "scope": "user/*.read", "totp": totp_code(secret)}
+                                ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             assert client.get("/patients", headers=headers).status_code == 200
             seen: list[tuple[float, int, str]] = []

@@ -4,8 +4,9 @@ Already covered in ``tests/web`` and not repeated here: CSRF on sign-in and the 
 (test_sign_in, test_api), lock-out, open redirects, security headers on pages, authorisation of
 every route for anonymous and unrelated users (test_route_access), no identifiers in logs
 (test_logging). This file adds: Argon2id storage, session fixation and idle expiry, TOTP for
-staff, output encoding of patient-entered text, headers on API/FHIR/error responses, CSRF on
-every state-changing form route, identifiers kept out of URLs, and rate limiting (a reported gap).
+staff (compulsory: enrolment at first sign-in), output encoding of patient-entered text, headers on
+API/FHIR/error responses, CSRF on every state-changing form route, identifiers kept out of URLs,
+and the throttles on sign-in and search (each on an app with the default limits, or lower ones).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import re
 import time
 import warnings
 
-import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from itsdangerous import TimestampSigner
@@ -28,12 +28,14 @@ with warnings.catch_warnings():
 
 from joinedup.governance.totp import totp_code
 from joinedup.governance.users import enrol_totp
+from joinedup.settings import Settings, load_settings
 from joinedup.store import make_engine, make_session_factory, unit_of_work
 from joinedup.store.tables.coordination import PatientPassport
-from joinedup.store.tables.governance import AppUser
+from joinedup.store.tables.governance import AppUser, AuditEntry
+from joinedup.web import create_app
 from joinedup.web.auth import SESSION_ABSOLUTE_SECONDS, SESSION_COOKIE, SESSION_IDLE_SECONDS
 from record.seed import ANN
-from web.conftest import PASSWORD, WebHome, csrf_from, sign_in
+from web.conftest import PASSWORD, WebHome, bearer_token, csrf_from, secret_from_enrolment_page, sign_in
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -110,7 +112,7 @@ def test_staff_enrolled_in_totp_cannot_sign_in_without_the_current_code(client: 
                                                                         web_home: WebHome) -> None:
     with unit_of_work(_store(web_home)) as session:
         secret = enrol_totp(session, username="nurse1")
-    assert sign_in(client, "nurse1").status_code == 401
+    assert sign_in(client, "nurse1", with_code=False).status_code == 401
     page = client.get("/sign-in")
     wrong = str((int(totp_code(secret)) + 1) % 10**6).zfill(6)
     refused = client.post("/sign-in", data={"username": "nurse1", "password": PASSWORD, "security_code": wrong,
@@ -123,10 +125,74 @@ def test_staff_enrolled_in_totp_cannot_sign_in_without_the_current_code(client: 
     assert accepted.status_code == 303
 
 
-@pytest.mark.xfail(strict=True, reason="GAP reported: TOTP is enforced only for staff who enrolled; "
-                   "enrolment is not required for staff roles (ASVS 2.7/V6 L2)")
-def test_staff_who_never_enrolled_in_totp_are_not_let_in_on_a_password_alone(client: TestClient) -> None:
-    assert sign_in(client, "consultant1").status_code != 303
+def _new_staff_user(web_home: WebHome, username: str, role: str = "consultant") -> str:
+    """A staff user who never enrolled an authenticator (password ``PASSWORD``); returns the user id."""
+    with unit_of_work(_store(web_home)) as session:
+        password_hash = session.scalar(select(AppUser.password_hash).where(AppUser.username == "gp1"))
+        assert password_hash
+        session.add(AppUser(user_id=f"user-{username}", username=username, role=role, org_code=None,
+                            password_hash=password_hash, failed_sign_in_count=0, active_flag=True))
+    return f"user-{username}"
+
+
+def _is_signed_in(client: TestClient) -> bool:
+    status: int = client.get("/patients", follow_redirects=False).status_code
+    return status == 200
+
+
+def test_staff_who_never_enrolled_in_totp_are_not_let_in_on_a_password_alone(client: TestClient,
+                                                                             web_home: WebHome) -> None:
+    user_id = _new_staff_user(web_home, "consultant-new")
+    # The right password: the enrolment step, with a setup key and its otpauth URI, and no session.
+    enrolment = sign_in(client, "consultant-new", with_code=False, enrol=False)
+    assert enrolment.status_code == 200
+    assert "Set up your authenticator app" in enrolment.text
+    secret = secret_from_enrolment_page(enrolment.text)
+    assert f"otpauth://totp/joinedup:consultant-new?secret={secret}&amp;issuer=joinedup" in enrolment.text
+    assert not _is_signed_in(client)
+    # Nor does the token endpoint give a token on the password alone.
+    token = client.post("/auth/token", data={"username": "consultant-new", "password": PASSWORD})
+    assert (token.status_code, token.json()["error"]) == (400, "invalid_grant")
+    assert "authenticator" in token.json()["error_description"]
+
+    wrong = str((int(totp_code(secret)) + 1) % 10**6).zfill(6)
+    refused = client.post("/sign-in/authenticator", data={"security_code": wrong, "csrf_token": csrf_from(
+        client.get("/sign-in/authenticator").text)}, follow_redirects=False)
+    assert refused.status_code == 401
+    assert "Enter the 6-digit code your authenticator app shows now" in refused.text
+    assert not _is_signed_in(client)
+
+    accepted = client.post("/sign-in/authenticator", data={"security_code": totp_code(secret),
+                                                           "csrf_token": csrf_from(refused.text)},
+                           follow_redirects=False)
+    assert accepted.status_code == 303
+    assert _is_signed_in(client)
+    with _store(web_home)() as session:
+        stored = session.get(AppUser, user_id)
+        assert stored is not None
+        assert stored.totp_secret == secret
+        trail = session.execute(select(AuditEntry.action, AuditEntry.outcome, AuditEntry.detail)
+                                .where(AuditEntry.user_id == user_id).order_by(AuditEntry.sequence)).all()
+    assert [tuple(row) for row in trail] == [
+        ("sign_in", "denied", "no second factor: authenticator enrolment offered"),
+        ("sign_in", "denied", "no second factor: authenticator enrolment offered"),  # the token request
+        ("sign_in", "denied", "wrong second-factor code at enrolment"),
+        ("enrol_second_factor", "allowed", "totp"),
+        ("sign_in", "allowed", ""),
+    ]
+    # Enrolled now: a password alone is refused like any enrolled user's, and the code lets them in.
+    with TestClient(client.app, base_url="https://testserver") as again:
+        assert sign_in(again, "consultant-new", with_code=False, enrol=False).status_code == 401
+        assert sign_in(again, "consultant-new").status_code == 303
+
+
+def test_patients_sign_in_with_a_password_alone(client: TestClient) -> None:
+    assert sign_in(client, "ann", with_code=False, enrol=False).status_code == 303
+
+
+def test_enrolled_staff_of_every_kind_need_their_code(client: TestClient) -> None:
+    for username in ("analyst1", "sysadmin", "volunteer1"):
+        assert sign_in(client, username, with_code=False, enrol=False).status_code == 401, username
 
 
 def test_patient_entered_passport_text_is_escaped_on_every_page(web_home: WebHome, signed_in: object) -> None:
@@ -192,12 +258,91 @@ def test_no_identifier_is_taken_in_a_url(app: FastAPI) -> None:
     assert offending == []
 
 
-@pytest.mark.xfail(strict=True, reason="GAP reported: no rate limiting of sign-in or search (ASVS 2.2.1); "
-                   "only per-account lock-out after failed sign-ins")
-def test_sign_in_is_rate_limited_per_client(client: TestClient) -> None:
+def _app_with_default_limits(web_home: WebHome, **limits: int) -> FastAPI:
+    """A fresh app (fresh counters) on the security home with the default throttles, or ``limits``."""
+    return create_app(load_settings(home=web_home.settings.home, database_url=web_home.database_url, **limits))
+
+
+def _throttle_audits(web_home: WebHome, action: str) -> list[tuple[str, str, str | None]]:
+    with _store(web_home)() as session:
+        rows = session.execute(select(AuditEntry.user_id, AuditEntry.detail, AuditEntry.client_address)
+                               .where(AuditEntry.action == action, AuditEntry.detail.like("rate limited%"))
+                               .order_by(AuditEntry.sequence)).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def test_the_default_limits_are_10_sign_in_attempts_and_60_searches_a_minute() -> None:
+    defaults = Settings()
+    assert (defaults.sign_in_attempts_per_minute, defaults.searches_per_minute) == (10, 60)
+    assert defaults.require_staff_totp is True
+
+
+def test_sign_in_is_rate_limited_per_client(web_home: WebHome) -> None:
+    before = _throttle_audits(web_home, "sign_in")
     statuses = []
-    for n in range(11):  # each attempt costs an Argon2 hash, so only a few
-        page = client.get("/sign-in")
-        statuses.append(client.post("/sign-in", data={"username": f"nobody{n}", "password": "x",
-                                                      "csrf_token": csrf_from(page.text)}).status_code)
-    assert 429 in statuses
+    with TestClient(_app_with_default_limits(web_home), base_url="https://testserver") as client:
+        for n in range(12):  # each attempt costs an Argon2 hash, so only a few
+            page = client.get("/sign-in")
+            refused = client.post("/sign-in", data={"username": f"nobody{n}", "password": "x",
+                                                    "csrf_token": csrf_from(page.text)})
+            statuses.append(refused.status_code)
+        # The 11th and 12th: too many from this client, whatever the username.
+        assert statuses == [401] * 10 + [429] * 2
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "Too many attempts" in refused.text
+        assert "There have been too many attempts to sign in." in refused.text
+        assert "nhsuk-header" in refused.text
+        # The token endpoint counts too, and answers machines in JSON.
+        token = client.post("/auth/token", data={"username": "gp1", "password": PASSWORD})
+        assert token.status_code == 429
+        assert token.json()["code"] == "throttled"
+        assert int(token.headers["retry-after"]) >= 1
+    # One audit entry for the run of refusals (a flood must not flood the trail), by the web itself.
+    assert _throttle_audits(web_home, "sign_in")[len(before):] == [
+        ("system:web:rate-limit", "rate limited: over 10 sign-in attempts a minute per client", "testclient")]
+
+
+def test_sign_in_is_rate_limited_per_username_from_any_address(web_home: WebHome) -> None:
+    app = _app_with_default_limits(web_home)
+    statuses = []
+    for n in range(11):
+        with TestClient(app, base_url="https://testserver", client=(f"203.0.113.{n + 1}", 50000)) as client:
+            page = client.get("/sign-in")
+            statuses.append(client.post("/sign-in", data={"username": "Nobody-Shared", "password": "x",
+                                                          "csrf_token": csrf_from(page.text)}).status_code)
+    assert statuses == [401] * 10 + [429]
+
+
+def test_patient_searches_are_rate_limited_per_user(web_home: WebHome) -> None:
+    before = _throttle_audits(web_home, "search")
+    app = _app_with_default_limits(web_home, searches_per_minute=3)
+    with TestClient(app, base_url="https://testserver") as client:
+        assert sign_in(client, "gp2").status_code == 303
+        token = bearer_token(client, "gp2", scope="user/Patient.read")
+        csrf = csrf_from(client.get("/patients").text)
+        found = [client.post("/patients/search", data={"nhs_number": "943 476 5919", "csrf_token": csrf})
+                 for _ in range(3)]
+        assert [page.status_code for page in found] == [200, 200, 200]
+        page = client.post("/patients/search", data={"nhs_number": "943 476 5919", "csrf_token": csrf})
+        assert page.status_code == 429
+        assert 1 <= int(page.headers["retry-after"]) <= 60
+        assert "You have searched for patients too many times in a minute." in page.text
+        with TestClient(app, base_url="https://testserver") as machine:
+            bearer = {"authorization": f"Bearer {token}"}
+            api = machine.post("/api/patients/search", json={"nhs_number": "9434765919"}, headers=bearer)
+            assert (api.status_code, api.json()["code"]) == (429, "throttled")
+            fhir = machine.get("/fhir/Patient", params={"identifier": "https://fhir.nhs.uk/Id/nhs-number|9434765919"},
+                               headers=bearer)
+            assert fhir.status_code == 429
+            assert fhir.json()["resourceType"] == "OperationOutcome"
+            assert fhir.json()["issue"][0]["code"] == "throttled"
+            assert int(fhir.headers["retry-after"]) >= 1
+        # Another user is not held back by gp2's searches.
+        with TestClient(app, base_url="https://testserver") as other:
+            assert sign_in(other, "gp1").status_code == 303
+            other_csrf = csrf_from(other.get("/patients").text)
+            assert other.post("/patients/search", data={"nhs_number": "943 476 5919", "csrf_token": other_csrf}
+                              ).status_code == 200
+    assert _throttle_audits(web_home, "search")[len(before):] == [
+        ("user-gp2", "rate limited: over 3 patient searches a minute", "testclient")]

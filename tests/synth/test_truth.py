@@ -24,10 +24,11 @@ def _local_ids_in_feeds(out: Path) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for path in (out / "gp" / "baseline").glob("Patient.ndjson"):
         found.update(("gp", orjson.loads(line)["id"]) for line in path.read_text().splitlines())
-    for path in (out / "gp" / "daily").iterdir():
-        for entry in orjson.loads(path.read_bytes())["entry"]:
-            if entry["resource"]["resourceType"] == "Patient":
-                found.add(("gp", entry["resource"]["id"]))
+    for path in (out / "gp" / "daily").glob("*.ndjson"):
+        for bundle in path.read_bytes().splitlines():
+            for entry in orjson.loads(bundle)["entry"]:
+                if entry["resource"]["resourceType"] == "Patient":
+                    found.add(("gp", entry["resource"]["id"]))
     for path in (out / "hospital-pas").glob("*.hl7"):
         for raw in path.read_bytes().decode().split("\n")[:-1]:
             pid = next((s for s in raw.split("\r") if s.startswith("PID|")), "")

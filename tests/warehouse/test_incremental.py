@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from warehouse_borough import build_borough_warehouse, rows
+from warehouse_borough import AS_OF, allow_all_but_opted_out, build_borough_warehouse, rows
 
 from joinedup.settings import Settings
 from joinedup.store.tables import Encounter, SourcePatient
-from joinedup.warehouse import engine_runs
+from joinedup.warehouse import build_warehouse, engine_runs
 from joinedup.warehouse.core import CORE_TABLES
 from joinedup.warehouse.engines.duckdb import DuckDBEngine
 from joinedup.warehouse.marts import MARTS, mart_contract
@@ -82,3 +82,21 @@ def test_incremental_build_refreshes_only_changed_persons_and_matches_a_full_bui
     # The look-back overlap (5 minutes) re-reads C once more; nothing else is touched.
     assert (third.mode, third.changed_person_count) == ("incremental", 1)
     assert _snapshot(warehouse) == _snapshot(full)
+
+
+def test_an_opt_out_alone_reaches_the_person_level_marts_of_an_incremental_build(
+    borough_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    warehouse = DuckDBEngine.open(tmp_path / "warehouse.duckdb")
+    build_borough_warehouse(borough_sessions, settings, warehouse)
+    assert "C" in {row["person_id"] for row in rows(warehouse, "activity", "person_month")}
+
+    # C opts out; nothing in the store changes, so no person's rows are re-read.
+    def without_c(session: Session, purpose: str, as_of: date) -> set[str]:
+        return allow_all_but_opted_out(session, purpose, as_of) - {"C"}
+
+    second = build_warehouse(borough_sessions, settings, warehouse, as_of=AS_OF, secondary_use=without_c)
+    assert (second.mode, second.changed_person_count) == ("incremental", 0)
+    assert "C" not in {row["person_id"] for row in rows(warehouse, "activity", "person_month")}
+    assert "C" not in {row["person_id"] for row in rows(warehouse, "activity", "activity__encounter")}

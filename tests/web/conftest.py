@@ -3,8 +3,13 @@
 - ``web_home``: settings whose store (SQLite file) holds the hand-worked record of
   ``tests/record/seed.py`` and one user per role below (password ``PASSWORD``). Built once per
   test session; tests that write (audit entries, sign-in counters) must not assume an empty log.
+  Staff users are enrolled in TOTP (their secrets are in the store); the throttles on sign-in and
+  search are set far above the defaults, since every test signs in from the one address
+  ``testclient`` (tests of the throttles build an app with the defaults).
 - ``app`` / ``client``: the app, and a fresh ``TestClient`` (``https://testserver``: the session
-  cookie is ``Secure``). ``sign_in(client, "gp1")`` signs a client in through the real form.
+  cookie is ``Secure``). ``sign_in(client, "gp1")`` signs a client in through the real form,
+  typing the user's current TOTP code (read from the store) or, for staff not yet enrolled,
+  enrolling an authenticator on the way as a person would.
 - ``live_server``: the app on uvicorn in a background thread on a free port (base URL).
 - ``page``: a Playwright page in Debian's chromium (``shutil.which("chromium")``), one browser
   per session, a fresh context per test; ``screenshot(page, name)`` saves to ``test-artifacts/``.
@@ -23,10 +28,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import select
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 in place of httpx; the client works the same (STACK.md).
@@ -34,6 +41,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from joinedup.governance import add_team_member, create_user, ensure_team
+from joinedup.governance.totp import new_totp_secret, totp_code
 from joinedup.settings import Settings, load_settings
 from joinedup.store import make_engine, make_session_factory, unit_of_work, upgrade_store
 from joinedup.store.tables.governance import AppUser
@@ -43,6 +51,8 @@ from record.seed import ANN, PRACTICE_ANN, PRACTICE_OTHER, TRUST, seed_feeds, se
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct-horse-battery-staple"
+# Every web test signs in from "testclient": the default throttles would refuse the suite itself.
+UNTHROTTLED = {"sign_in_attempts_per_minute": 100_000, "searches_per_minute": 100_000}
 
 # username -> (role, org_code, person_id, teams)
 USERS: dict[str, tuple[str, str | None, str | None, tuple[str, ...]]] = {
@@ -59,6 +69,8 @@ USERS: dict[str, tuple[str, str | None, str | None, tuple[str, ...]]] = {
     "lockme": ("analyst", None, None, ()),
     "ann": ("patient", None, ANN, ()),
     "volunteer1": ("discharge_volunteer", None, None, ("team-discharge",)),
+    # Settles the identity review queue (tests/web/test_identity_review.py).
+    "ig1": ("ig_officer", None, None, ()),
 }
 
 
@@ -74,7 +86,7 @@ class WebHome:
 def web_home(tmp_path_factory: pytest.TempPathFactory) -> WebHome:
     """A home with the seeded record and users, committed."""
     home = tmp_path_factory.mktemp("web-home")
-    settings = load_settings(home=home)
+    settings = load_settings(home=home, **UNTHROTTLED)
     engine = make_engine(settings.resolved_database_url)
     upgrade_store(engine)
     with unit_of_work(make_session_factory(engine)) as session:
@@ -85,12 +97,17 @@ def web_home(tmp_path_factory: pytest.TempPathFactory) -> WebHome:
         for username, (role, org, person_id, teams) in USERS.items():
             if password_hash is None:
                 user = create_user(session, username=username, password=PASSWORD, role=role, org_code=org)
-                password_hash = session.get(AppUser, user.user_id).password_hash  # type: ignore[union-attr]
+                stored = session.get(AppUser, user.user_id)
+                assert stored is not None
+                password_hash = stored.password_hash
+                # Staff must sign in with a second factor: the seeded staff have their authenticators.
+                stored.totp_secret = new_totp_secret() if role != "patient" else None
                 continue
             # Argon2 hashing takes most of a second on a busy machine: hash once, reuse.
             user_id = f"user-{username}"
             session.add(AppUser(user_id=user_id, username=username, role=role, org_code=org, person_id=person_id,
-                                password_hash=password_hash, failed_sign_in_count=0, active_flag=True))
+                                password_hash=password_hash, failed_sign_in_count=0, active_flag=True,
+                                totp_secret=new_totp_secret() if role != "patient" else None))
             session.flush()
             for team_id in teams:
                 add_team_member(session, team_id=team_id, user_id=user_id)
@@ -118,14 +135,46 @@ def csrf_from(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
-    """Sign ``client`` in through the real form; returns the response to the POST."""
+def stored_totp_secret(app: Any, username: str) -> str | None:
+    """The user's TOTP secret as the app's store holds it (None: not enrolled, or no such user)."""
+    with app.state.sessions() as session:
+        secret: str | None = session.scalar(select(AppUser.totp_secret).where(AppUser.username == username))
+    return secret
+
+
+def current_code(app: Any, username: str) -> str:
+    """The code the user's authenticator app shows now ("" when they have none)."""
+    secret = stored_totp_secret(app, username)
+    return totp_code(secret) if secret else ""
+
+
+def secret_from_enrolment_page(html: str) -> str:
+    """The setup key the authenticator enrolment page shows (grouped in fours for reading)."""
+    found = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', html)
+    assert found, "no setup key on the page"
+    return found.group(1).replace(" ", "")
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD, *, with_code: bool = True,
+            enrol: bool = True) -> Any:
+    """Sign ``client`` in through the real form; returns the response to the (last) POST.
+
+    ``with_code``: type the user's current TOTP code when they have an authenticator.
+    ``enrol``: a staff user with none is shown the enrolment step: add the key shown to an
+    "authenticator" and confirm its code (otherwise the enrolment page is returned).
+    """
     page = client.get("/sign-in")
-    return client.post(
+    answer = client.post(
         "/sign-in",
-        data={"username": username, "password": password, "csrf_token": csrf_from(page.text), "next": "/"},
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text), "next": "/",
+              "security_code": current_code(client.app, username) if with_code else ""},
         follow_redirects=False,
     )
+    if enrol and answer.status_code == 200 and 'data-testid="totp-secret"' in answer.text:
+        code = totp_code(secret_from_enrolment_page(answer.text))
+        answer = client.post("/sign-in/authenticator",
+                             data={"security_code": code, "csrf_token": csrf_from(answer.text)}, follow_redirects=False)
+    return answer
 
 
 # Keyed by the app too: each app (web's, security's) signs tokens with its own home's key.
@@ -136,7 +185,8 @@ def bearer_token(client: TestClient, username: str, scope: str = "user/*.read") 
     """A bearer token for ``username`` from the token endpoint (one per app, user and scope per run)."""
     key = (id(client.app), username, scope)
     if key not in _TOKENS:
-        response = client.post("/auth/token", data={"username": username, "password": PASSWORD, "scope": scope})
+        response = client.post("/auth/token", data={"username": username, "password": PASSWORD, "scope": scope,
+                                                    "totp": current_code(client.app, username)})
         assert response.status_code == 200, response.text
         _TOKENS[key] = response.json()["access_token"]
     return _TOKENS[key]
@@ -160,6 +210,10 @@ def signed_in(app: FastAPI) -> Iterator[Any]:
         opened.close()
 
 
+# The app behind each live server's base URL: browser sign-ins read TOTP secrets from its store.
+LIVE_APPS: dict[str, FastAPI] = {}
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -180,6 +234,7 @@ def live_server(app: FastAPI) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
+    LIVE_APPS[f"http://127.0.0.1:{port}"] = app
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
@@ -226,10 +281,35 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+def add_unenrolled_staff(web_home: WebHome, username: str, role: str = "community_nurse") -> None:
+    """A new member of staff (password ``PASSWORD``) who has no authenticator yet."""
+    engine = make_engine(web_home.database_url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        password_hash = session.scalar(select(AppUser.password_hash).where(AppUser.username == "gp1"))
+        assert password_hash
+        session.add(AppUser(user_id=f"user-{username}", username=username, role=role, password_hash=password_hash,
+                            failed_sign_in_count=0, active_flag=True))
+    engine.dispose()
+
+
 def browser_sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the form as a person would."""
+    """Sign in through the form as a person would, typing the code their authenticator shows.
+
+    Staff with no authenticator yet get the enrolment step: the key on the page goes into the
+    "authenticator" (``totp_code``) and its code is typed back.
+    """
     page.goto("/sign-in")
+    parts = urlsplit(page.url)
+    app = LIVE_APPS[f"{parts.scheme}://{parts.netloc}"]
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
+    code = current_code(app, username)
+    if code:
+        page.get_by_label("Security code").fill(code)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+    if page.get_by_test_id("totp-secret").count():
+        secret = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+        page.get_by_label("Security code").fill(totp_code(secret))
+        page.get_by_role("button", name="Confirm and sign in").click()
+        page.wait_for_load_state()

@@ -10,7 +10,7 @@ import pytest
 
 from record.seed import ANN
 
-from .conftest import browser_sign_in
+from .conftest import PASSWORD, WebHome, add_unenrolled_staff, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +19,7 @@ PAGES = {
     "gp1": ["/patients", f"/patients/{ANN}", f"/patients/{ANN}/timeline", f"/patients/{ANN}/results"],
     "ann": ["/portal", "/portal/who-looked"],
     "sysadmin": ["/integration"],
+    "ig1": ["/identity/review"],
 }
 
 
@@ -57,3 +58,22 @@ def test_pages_have_no_serious_accessibility_problems(
     finally:
         context.close()
     assert {path: found for path, found in problems.items() if found} == {}
+
+
+def test_the_authenticator_set_up_page_has_no_serious_accessibility_problems(
+    browser: Any, live_server: str, web_home: WebHome
+) -> None:
+    add_unenrolled_staff(web_home, "newnurse2")
+    context = browser.new_context(base_url=live_server, bypass_csp=True, viewport={"width": 375, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto("/sign-in")
+        page.get_by_label("Username").fill("newnurse2")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        assert page.get_by_role("heading", name="Set up your authenticator app").is_visible()
+        assert _violations(page) == []
+        # Nothing wider than a phone's screen (the setup link is long).
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    finally:
+        context.close()

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import browser_sign_in, screenshot
+from joinedup.governance.totp import provisioning_uri, totp_code
+
+from .conftest import PASSWORD, WebHome, add_unenrolled_staff, browser_sign_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -110,3 +112,29 @@ def test_search_errors_show_in_place_with_htmx(page: Any) -> None:
     # Still on the same page: htmx swapped the answer in.
     assert page.url.endswith("/patients")
     screenshot(page, "search-error")
+
+
+def test_new_staff_member_sets_up_an_authenticator_at_first_sign_in(page: Any, web_home: WebHome) -> None:
+    add_unenrolled_staff(web_home, "newnurse1")
+    page.goto("/sign-in")
+    page.get_by_label("Username").fill("newnurse1")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("heading", name="Set up your authenticator app").is_visible()
+    key = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    assert page.get_by_test_id("totp-uri").get_attribute("href") == provisioning_uri(key, "newnurse1")
+    screenshot(page, "staff-authenticator-setup")
+
+    # Not signed in yet: the record sends them back to sign in; the set-up page still holds their key.
+    page.goto("/patients")
+    assert "/sign-in" in page.url
+    page.goto("/sign-in/authenticator")
+    assert page.get_by_test_id("totp-secret").inner_text().replace(" ", "") == key
+
+    page.get_by_label("Security code").fill(str((int(totp_code(key)) + 1) % 10**6).zfill(6))
+    page.get_by_role("button", name="Confirm and sign in").click()
+    problem = page.locator(".nhsuk-error-summary").inner_text()
+    assert "Enter the 6-digit code your authenticator app shows now" in problem
+    page.get_by_label("Security code").fill(totp_code(key))
+    page.get_by_role("button", name="Confirm and sign in").click()
+    assert page.get_by_role("heading", name="Welcome, newnurse1").is_visible()

@@ -28,9 +28,19 @@ PUBLIC = {
     ("GET", "/"),
     ("GET", "/sign-in"),
     ("POST", "/sign-in"),
+    # The second half of a staff sign-in (authenticator enrolment): no session until it succeeds.
+    ("GET", "/sign-in/authenticator"),
+    ("POST", "/sign-in/authenticator"),
     ("POST", "/sign-out"),
     ("POST", "/auth/token"),
     ("GET", "/fhir/metadata"),
+    # SMART discovery, and an app's authorisation request (checked, then sign-in is asked for).
+    ("GET", "/.well-known/smart-configuration"),
+    ("GET", "/fhir/.well-known/smart-configuration"),
+    ("GET", "/auth/authorize"),
+    # Single sign-on: the way to sign in, and the provider's answer.
+    ("GET", "/sign-in/oidc"),
+    ("GET", "/sign-in/oidc/callback"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Path parameters that name a person or one of their record items.

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from joinedup.store import make_engine, make_session_factory
 from joinedup.store.tables.governance import AuditEntry
 
-from .conftest import PASSWORD, WebHome, csrf_from, sign_in
+from .conftest import PASSWORD, WebHome, csrf_from, current_code, sign_in
 
 
 def test_sign_in_starts_a_secure_session_and_sign_out_ends_it(client: TestClient) -> None:
@@ -66,7 +66,8 @@ def test_open_redirects_are_refused(client: TestClient) -> None:
     page = client.get("/sign-in")
     response = client.post(
         "/sign-in",
-        data={"username": "gp1", "password": PASSWORD, "csrf_token": csrf_from(page.text), "next": "//evil.example"},
+        data={"username": "gp1", "password": PASSWORD, "csrf_token": csrf_from(page.text), "next": "//evil.example",
+              "security_code": current_code(client.app, "gp1")},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/"
@@ -86,7 +87,11 @@ def test_security_headers_on_every_page(client: TestClient) -> None:
 
 
 def test_bearer_token_and_scopes(client: TestClient) -> None:
-    response = client.post("/auth/token", data={"username": "gp1", "password": PASSWORD, "scope": "user/Patient.read"})
+    # Staff send their authenticator's code; a password alone gets no token.
+    alone = client.post("/auth/token", data={"username": "gp1", "password": PASSWORD, "scope": "user/Patient.read"})
+    assert (alone.status_code, alone.json()["error"]) == (400, "invalid_grant")
+    response = client.post("/auth/token", data={"username": "gp1", "password": PASSWORD, "scope": "user/Patient.read",
+                                                "totp": current_code(client.app, "gp1")})
     assert response.status_code == 200
     body = response.json()
     assert (body["token_type"], body["scope"], body["expires_in"]) == ("Bearer", "user/Patient.read", 3600)

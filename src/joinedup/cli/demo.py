@@ -13,6 +13,7 @@ from rich.table import Table
 
 from joinedup.cli._context import Home, console, friendly_errors, open_home, out
 from joinedup.cli.serve import run_server
+from joinedup.governance.totp import provisioning_uri
 from joinedup.operations.demo import STAGES, DemoContext, DemoOptions
 from joinedup.settings import load_settings
 
@@ -65,14 +66,19 @@ def _brief(counts: dict[str, object]) -> str:
 
 def _print_users(ctx: DemoContext, host: str, port: int) -> None:
     users = ctx.found.get("users", {})
-    table = Table(title="demo users (passwords are kept in demo-users.json in the home)")
-    for column in ("sign in as", "password", "role"):
+    table = Table(title="demo users (passwords and authenticator keys are kept in demo-users.json in the home)")
+    for column in ("sign in as", "password", "role", "authenticator setup key"):
         table.add_column(column)
     for user in users.values():
-        table.add_row(user["username"], user["password"], user["role"].replace("_", " "))
+        table.add_row(user["username"], user["password"], user["role"].replace("_", " "), user.get("totp_secret", ""))
     console.print(table)
     console.print(f"open http://{host}:{port} and sign in as demo-gp (a GP), demo-coordinator (the "
                   "coordination centre), demo-volunteer (discharge support) or demo-patient (the portal)")
+    console.print("staff also type a security code: add their setup key to an authenticator app "
+                  "(or open their otpauth link below), or run `joinedup users code USERNAME` (demo only)")
+    for user in users.values():
+        if user.get("totp_secret"):
+            console.print(provisioning_uri(user["totp_secret"], user["username"]), highlight=False, soft_wrap=True)
 
 
 def _serve(home: Home, host: str, port: int) -> None:

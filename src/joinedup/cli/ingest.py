@@ -28,6 +28,11 @@ def register(app: typer.Typer) -> None:
         source: Annotated[str | None, typer.Option(help="Feed source for every file (default: folder name).")] = None,
         replay: Annotated[bool, typer.Option("--replay", help="Re-run open quarantine items (after a fix).")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+        workers: Annotated[
+            int | None,
+            typer.Option(help="Processes that parse and map ahead while one writer stores (0: none). "
+                              "Default: one per core, up to 4, for a load of 64 MB or more."),
+        ] = None,
     ) -> None:
         """Ingest FHIR R4, HL7 v2 and CSV/JSONL extract files; bad input is quarantined, never dropped.
 
@@ -41,7 +46,10 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(f"no such file or folder: {path}")
         home = open_home(quiet=as_json)
         with home.sessions() as session:
-            summary = ingest_paths(session, paths, format_name=format_name, source=source) if paths else None
+            summary = (
+                ingest_paths(session, paths, format_name=format_name, source=source, workers=workers)
+                if paths else None
+            )
             replayed = replay_quarantine(session, source=source) if replay else None
         for title, result in (("ingest", summary), ("replay", replayed)):
             if result is not None:

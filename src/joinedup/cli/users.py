@@ -116,6 +116,20 @@ def totp(username: str) -> None:
     out.print(provisioning_uri(secret, username))
 
 
+@users_app.command("code")
+@friendly_errors
+def code(username: str) -> None:
+    """Print the user's current authenticator code (for demonstrations and test users only).
+
+    It is computed from the secret in the store: only an operator who can read the store can use
+    it, and they could compute it anyway. Real staff use their own authenticator app.
+    """
+    home = open_home()
+    with home.sessions() as session:
+        current = accounts.current_totp_code(session, username=username)
+    out.print(current)
+
+
 @users_app.command("team")
 @friendly_errors
 def team(

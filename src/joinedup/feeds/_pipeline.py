@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import and_, literal, select, update
@@ -25,10 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from joinedup.errors import JoinedUpError
-from joinedup.feeds._store_rows import fetch_stored, insert_rows, merge_row, table, upsert_rows
+from joinedup.feeds._store_rows import fetch_stored, insert_rows, merge_row, table, touch_rows, upsert_rows
 from joinedup.feeds.errors import FeedError, Problem
 from joinedup.feeds.mapped import RECORD_TABLES, MappedMessage, PatientKey, RecordKey, RecordRow
 from joinedup.identity import check_nhs_number, link_new_source_patients
+from joinedup.store.faults import out_of_space_code, store_full
 from joinedup.store.tables import utc_now
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ class FeedUnit:
     adapter: Adapter | None = None
     # Opaque to the pipeline: what the transport needs back in ``on_commit`` (the file it came from).
     origin: Any = None
+    # The hex SHA-256 of ``raw``, noted by the pipeline as it reads the unit (adapters reuse it).
+    content_sha256: str | None = None
 
 
 class Adapter(Protocol):
@@ -217,7 +221,8 @@ class _Read:
 
 
 def _read_unit(adapter: Adapter, unit: FeedUnit, max_bytes: int = MAX_UNIT_BYTES) -> _Read:
-    read = _Read(unit=unit, sha=content_sha256(unit.raw))
+    unit.content_sha256 = content_sha256(unit.raw)
+    read = _Read(unit=unit, sha=unit.content_sha256)
     if len(unit.raw) > max_bytes and not isinstance(unit.preparsed, FeedError):
         read.error = FeedError(
             [Problem("", "too_large", f"the unit is {len(unit.raw)} bytes, over the limit of {max_bytes} bytes")],
@@ -227,7 +232,7 @@ def _read_unit(adapter: Adapter, unit: FeedUnit, max_bytes: int = MAX_UNIT_BYTES
     try:
         read.message = adapter.read(unit)
     except FeedError as exc:
-        read.error = exc
+        read.error = _without_frames(exc)
     except Exception as exc:
         # Only the exception's type: its text may quote the message.
         logger.warning("unreadable unit at %s of source %s (%s)", unit.position, unit.source, type(exc).__name__)
@@ -235,6 +240,22 @@ def _read_unit(adapter: Adapter, unit: FeedUnit, max_bytes: int = MAX_UNIT_BYTES
 
         read.error = parse_error("", "unreadable", f"the message could not be read ({type(exc).__name__})")
     return read
+
+
+def _without_frames(error: FeedError) -> FeedError:
+    """The error, kept past its handling, without its tracebacks (and the chained errors' ones).
+
+    A traceback holds its frames and they hold the batch being read: every quarantined unit kept
+    its whole batch alive in a reference cycle, which the run's relaxed collector left for later
+    (gigabytes by the end of a borough load).
+    """
+    chained: BaseException | None = error
+    for _ in range(16):  # a chain of causes is short; the bound guards against a cycle in it
+        if chained is None:
+            break
+        chained.__traceback__ = None
+        chained = chained.__cause__ or chained.__context__
+    return error
 
 
 # (adapter, source, format, raw, position, file_path, preparsed) for a worker process to read.
@@ -254,8 +275,9 @@ def _read_remote(items: list[_RemoteUnit], max_bytes: int) -> list[_RemoteRead]:
     return out
 
 
-# Below this many units a batch is read in the process itself (a pool round trip costs more).
+# Below this many units and bytes a batch is read in the process itself (a pool round trip costs more).
 POOL_MIN_UNITS = 200
+POOL_MIN_BYTES = 1024 * 1024
 
 
 class PreparedBatch:
@@ -305,10 +327,14 @@ class Pipeline:
         self._fresh: dict[str, set[tuple[str, str]] | None] = {}
         self.workers = workers
         self._pool: Any = None
+        # Source patient ids known to be stored (committed, or written in the open transaction).
+        self._patient_ids: dict[PatientKey, int] = {}
 
     def prepare(self, adapter: Adapter, units: Sequence[FeedUnit]) -> PreparedBatch | None:
         """Start reading ``units`` in the worker processes; None when this pipeline has none (or few units)."""
-        if self.workers <= 0 or len(units) < POOL_MIN_UNITS:
+        if self.workers <= 0:
+            return None
+        if len(units) < POOL_MIN_UNITS and sum(len(unit.raw) for unit in units) < POOL_MIN_BYTES:
             return None
         if self._pool is None:
             import multiprocessing
@@ -368,6 +394,13 @@ class Pipeline:
             # The store (or identity linking, inside the same transaction) refused the batch.
             session.rollback()
             self.summary.nhs_number_flags, self.summary.ignored_parts, self.summary.replayed = noted
+            if out_of_space_code(exc) is not None:
+                # Not the messages' fault: retrying them alone or quarantining them would fail the
+                # same way, or park messages that a re-run after freeing space should take in.
+                self._patient_ids.clear()
+                raise store_full(exc, doing=f"storing a batch of {len(units)} feed units") from exc
+            # Ids noted in the refused transaction may not exist: forget them all.
+            self._patient_ids.clear()
             if self.first_load:
                 # Perhaps another writer's row that the shortcut did not look for: from now on every
                 # lookup asks the store, starting with this batch again.
@@ -381,6 +414,9 @@ class Pipeline:
             for unit in units:
                 outcomes.extend(self.ingest_batch(session, adapter, [unit], on_commit=on_commit))
             return outcomes
+        except BaseException:
+            self._patient_ids.clear()  # the caller rolls back: what this transaction wrote is gone
+            raise
         for outcome in outcomes:
             self.summary.count(outcome)
         return outcomes
@@ -579,14 +615,21 @@ class Pipeline:
         self, session: Session, good: list[_Read]
     ) -> tuple[dict[PatientKey, int], set[int], set[PatientKey]]:
         source_patient = table("source_patient")
-        keys: set[PatientKey] = set()
+        named: set[PatientKey] = set()
+        given: set[PatientKey] = set()
         for read in good:
-            assert read.message is not None
-            keys.update(read.patients_named())
+            message = read.message
+            assert message is not None
+            named.update(read.patients_named())
+            given.update((values["source"], values["local_id"]) for values in message.patients)
+        # Patients only referenced (a Condition's subject) whose id this run already knows need no
+        # lookup and no rewrite: their row is only touched (``updated_at``), as a rewrite would.
+        referenced = {key: self._patient_ids[key] for key in named - given if key in self._patient_ids}
+        keys = named - referenced.keys()
         stored = self._fetch_stored(
             session, source_patient, ("source", "local_id"), keys, version_column="source_updated_at"
         )
-        known = set(stored)
+        known = set(stored) | referenced.keys()
         state: dict[PatientKey, dict[str, Any]] = dict(stored)
         for read in good:
             message = read.message
@@ -599,20 +642,28 @@ class Pipeline:
                     _keep_better_nhs_number(state.get(key), incoming)
                 state[key] = merge_row(state.get(key), incoming, message.sent_at)
             for key in read.patients_named():
-                if key not in state:
+                if key not in state and key not in referenced:
                     state[key] = merge_row(None, {"source": key[0], "local_id": key[1]}, None)
         rows = []
         for row in state.values():
             row["source_updated_at"] = row.get("_version_at")
             rows.append(row)
         ids = upsert_rows(session, source_patient, ("source", "local_id"), "source_patient_id", rows)
+        touch_rows(session, source_patient, "source_patient_id", referenced.values())
         self._note_written("source_patient", ids)
         new_ids = {ids[key] for key in ids if key not in known}
-        return ids, new_ids, known
+        self._remember_patient_ids(ids)
+        return {**ids, **referenced}, new_ids, known
+
+    def _remember_patient_ids(self, ids: dict[PatientKey, int]) -> None:
+        """Keep source patient ids for the run (forgotten when a transaction is rolled back)."""
+        if len(self._patient_ids) + len(ids) > FIRST_LOAD_MAX_KEYS:
+            self._patient_ids.clear()
+        self._patient_ids.update(ids)
 
     def _check_nhs_number(self, values: dict[str, Any], path: str | None) -> None:
         given = values.get("nhs_number_given")
-        check = check_nhs_number(given)
+        check = _checked_nhs_number(given)
         values["nhs_number_given"] = _clip(check.digits or (given.strip() if given else None), 32)
         values["nhs_number"] = check.normalised
         values["nhs_number_status"] = check.status
@@ -645,14 +696,24 @@ class Pipeline:
         state: dict[RecordKey, dict[str, Any]] = dict(stored)
         for index, read, row in incoming:
             assert read.message is not None
-            if row.key in state:
-                updated.add(index)
+            key = row.key
+            previous = state.get(key)
+            if previous is None:
+                # A new row (the commonest case): merging copies the values, the ids are set on the copy.
+                merged = merge_row(None, row.values, read.message.sent_at)
+                merged["source_patient_id"] = patient_ids[row.patient]
+                merged["feed_message_id"] = read.feed_message_id
+                if row.encounter is not None:
+                    merged["encounter_id"] = encounter_ids.get(row.encounter)
+                state[key] = merged
+                continue
+            updated.add(index)
             values = dict(row.values)
             values["source_patient_id"] = patient_ids[row.patient]
             values["feed_message_id"] = read.feed_message_id
             if row.encounter is not None:
                 values["encounter_id"] = encounter_ids.get(row.encounter)
-            state[row.key] = merge_row(state.get(row.key), values, read.message.sent_at)
+            state[key] = merge_row(previous, values, read.message.sent_at)
         id_column = next(column.name for column in target.primary_key.columns)
         ids = upsert_rows(session, target, ("source", "source_record_id"), id_column, list(state.values()),
                           want_ids=table_name == "encounter")
@@ -762,6 +823,10 @@ class Pipeline:
         return read.outcome
 
 
+# The check is pure and every message about a patient repeats the number: verdicts are remembered.
+_checked_nhs_number = lru_cache(maxsize=65_536)(check_nhs_number)
+
+
 def _keep_better_nhs_number(stored: dict[str, Any] | None, incoming: dict[str, Any]) -> None:
     """Never let a message without a usable NHS number wipe one the source gave before.
 
@@ -779,9 +844,13 @@ def _keep_better_nhs_number(stored: dict[str, Any] | None, incoming: dict[str, A
 
 def _patient_keys(message: MappedMessage) -> set[PatientKey]:
     keys = {(values["source"], values["local_id"]) for values in message.patients}
-    keys.update(row.patient for row in message.records)
-    keys.update(note.patient for note in message.events if note.patient is not None)
-    keys.update(note.other_patient for note in message.events if note.other_patient is not None)
+    for row in message.records:
+        keys.add(row.patient)
+    for note in message.events:
+        if note.patient is not None:
+            keys.add(note.patient)
+        if note.other_patient is not None:
+            keys.add(note.other_patient)
     return keys
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, Numeric, Table, and_, bindparam, select, type_coerce
+from sqlalchemy import Date, Float, Integer, Numeric, Table, and_, bindparam, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -182,6 +182,12 @@ class _Statements:
         self.update = update_.compile(dialect=dialect)
         self.processors = [(name, processors[name]) for name in self.columns]
         self.id_processor = processors[id_column]
+        # SQLite gives each new row max(rowid) + 1, so the rows of one executemany (in one transaction,
+        # holding the one write lock) get consecutive ids ending at ``last_insert_rowid()``.
+        id_type = target.c[id_column].type
+        self.consecutive_ids = dialect.name == "sqlite" and isinstance(id_type, Integer) and bool(
+            target.c[id_column].autoincrement
+        )
 
     def params(self, compiled: Any, rows: Iterable[dict[str, Any]]) -> list[Any]:
         """Driver parameters for ``rows`` (dicts by column name, ``row_id`` for updates), in its style."""
@@ -222,7 +228,10 @@ def _bind_processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | Non
             if value is last[0]:
                 return last[1]
             if type(value) is datetime and value.tzinfo is not None:
-                text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+                if value.tzinfo is UTC:  # already UTC (all the feeds' times): drop the "+00:00"
+                    text = value.isoformat(" ", "microseconds")[:26]
+                else:
+                    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
                 last[0], last[1] = value, text
                 return text
             return None if value is None else slow(value)
@@ -290,12 +299,40 @@ def upsert_rows(
     statements = _statements(target, connection.dialect, id_column)
     if new_rows:
         connection.exec_driver_sql(str(statements.insert), statements.params(statements.insert, new_rows))
+    if want_ids and new_rows and statements.consecutive_ids:
+        # SQLite: the ids just given, without reading them back by key (one SELECT per table and batch).
+        last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+        first_id = last - len(new_rows) + 1
+        for offset, row in enumerate(new_rows):
+            ids[(row[first], row[second])] = first_id + offset
+        new_rows = []
     if stored_rows:
         connection.exec_driver_sql(str(statements.update), statements.params(statements.update, stored_rows))
     if want_ids and new_rows:
         ids.update(_ids_of(session, target, key_columns, id_column,
                            [(row[key_columns[0]], row[key_columns[1]]) for row in new_rows]))
     return ids
+
+
+def touch_rows(session: Session, target: Table, id_column: str, row_ids: Iterable[int]) -> None:
+    """Set ``updated_at`` to now on rows by id (rows a batch names without changing anything else)."""
+    ids = list(row_ids)
+    if not ids:
+        return
+    connection = session.connection()
+    key = ("touch", target.name, id_column, connection.dialect.name)
+    if key not in _QUERIES:
+        statement = target.update().where(target.c[id_column] == bindparam("v_row_id"))
+        _QUERIES[key] = statement.values(updated_at=bindparam("v_updated_at")).compile(dialect=connection.dialect)
+    compiled = _QUERIES[key]
+    stamp = _bind_processor(target.c.updated_at, connection.dialect)
+    now = utc_now() if stamp is None else stamp(utc_now())
+    names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+    params: list[Any] = []
+    for row_id in ids:
+        values = {"v_row_id": row_id, "v_updated_at": now}
+        params.append(tuple(values[name] for name in names) if compiled.positional else values)
+    connection.exec_driver_sql(str(compiled), params)
 
 
 def insert_rows(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> None:

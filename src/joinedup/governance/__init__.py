@@ -38,12 +38,15 @@ from joinedup.governance.optouts import (
 from joinedup.governance.policy import load_access_policy, load_consent_policy
 from joinedup.governance.relationships import end_relationship, grant_relationship, relationships_held
 from joinedup.governance.users import (
+    SecondFactorEnrolmentRequired,
     UserPublic,
     add_team_member,
     authenticate,
+    confirm_totp_enrolment,
     create_user,
     ensure_team,
     load_actor,
+    record_throttled,
 )
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "AuditItem",
     "AuditVerification",
     "BreakGlassGrant",
+    "SecondFactorEnrolmentRequired",
     "UserPublic",
     "add_team_member",
     "authenticate",
@@ -59,6 +63,7 @@ __all__ = [
     "authorise_many",
     "break_glass",
     "checkpoint_audit_chain",
+    "confirm_totp_enrolment",
     "create_user",
     "end_relationship",
     "ensure_team",
@@ -74,6 +79,7 @@ __all__ = [
     "record_audit",
     "record_audit_many",
     "record_local_objection",
+    "record_throttled",
     "relationships_held",
     "review_break_glass",
     "secondary_use_person_ids",

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from joinedup.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from joinedup.governance.access import authorise
 from joinedup.governance.audit import record_audit
-from joinedup.governance.totp import new_totp_secret, verify_totp
-from joinedup.model import ROLES, Actor
+from joinedup.governance.totp import new_totp_secret, totp_code, verify_totp
+from joinedup.model import ROLES, Actor, system_actor
 from joinedup.store.tables.base import utc_now
 from joinedup.store.tables.governance import AppUser, IgAlert, Team, TeamMembership
 
@@ -31,6 +31,22 @@ TEAM_KINDS = ("care_team", "coordination_centre", "discharge_service", "ward", "
 _hasher = PasswordHasher()
 SIGN_IN_REFUSED_PLACEHOLDER = "joinedup-no-such-user"
 SIGN_IN_REFUSED = "the username or password is wrong, or the account is locked; try again later"
+ENROLMENT_REFUSED = "the security code is wrong, or the sign-in has expired; try again or start again"
+# Patients sign in with a password (or the NHS login); every other role is staff and needs a second factor.
+ROLES_WITHOUT_SECOND_FACTOR = frozenset({"patient"})
+
+
+class SecondFactorEnrolmentRequired(AccessDenied):
+    """The password was right, but the staff user has no authenticator app yet: enrol one first.
+
+    No session may start until a code from the new authenticator is confirmed
+    (``confirm_totp_enrolment``). Carries the user's opaque id, never shown to anyone else.
+    """
+
+    def __init__(self, user_id: str, username: str) -> None:
+        super().__init__("set up an authenticator app to finish signing in")
+        self.user_id = user_id
+        self.username = username
 
 
 @dataclass(frozen=True)
@@ -185,13 +201,20 @@ def authenticate(
     totp: str | None = None,
     *,
     client_address: str | None = None,
+    require_staff_second_factor: bool = True,
 ) -> Actor:
     """Check a sign-in: Argon2 password, lock-out after repeated failures, TOTP when enrolled.
 
     Commits the outcome (failure count, lock, audit entry) so that a refused sign-in is counted
     even when the caller rolls back.
 
+    Args:
+        require_staff_second_factor: staff (every role but patient) who never enrolled a TOTP
+            authenticator are not let in on a password alone (``Settings.require_staff_totp``).
+
     Raises:
+        SecondFactorEnrolmentRequired: the password is right but the staff user must enrol first
+            (only after a correct password, so it reveals nothing to someone guessing).
         AccessDenied: wrong username/password/code, locked or deactivated; one message for all,
             so the reply does not tell an attacker which usernames exist.
     """
@@ -205,30 +228,102 @@ def authenticate(
     failure = _sign_in_failure(user, password, totp, now)
     actor = actor_for(session, user, client_address)
     if failure is not None:
-        user.failed_sign_in_count += 1
-        if user.failed_sign_in_count >= MAX_FAILED_SIGN_INS:
-            # Locked for a while; counting starts again, so each further run of failures re-locks.
-            user.locked_until = now + LOCK_OUT
-            user.failed_sign_in_count = 0
-            session.add(
-                IgAlert(
-                    kind="account_locked",
-                    user_id=user.user_id,
-                    summary=f"{user.username} locked out after {MAX_FAILED_SIGN_INS} failed sign-ins",
-                    status="open",
-                )
-            )
-        record_audit(session, actor=actor, action="sign_in", resource_type="user", outcome="denied", detail=failure)
-        session.commit()
+        _refuse_sign_in(session, user, actor, failure, now)
         raise AccessDenied(SIGN_IN_REFUSED)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    if require_staff_second_factor and needs_second_factor_enrolment(user.role, user.totp_secret is not None):
+        record_audit(session, actor=actor, action="sign_in", resource_type="user", outcome="denied",
+                     detail="no second factor: authenticator enrolment offered")
+        session.commit()
+        raise SecondFactorEnrolmentRequired(user.user_id, user.username)
+    _admit(session, user, actor, now)
+    return actor
+
+
+def needs_second_factor_enrolment(role: str, enrolled: bool) -> bool:
+    """Whether a user of ``role`` must enrol an authenticator before signing in (staff not yet enrolled)."""
+    return role not in ROLES_WITHOUT_SECOND_FACTOR and not enrolled
+
+
+def confirm_totp_enrolment(
+    session: Session, *, user_id: str, secret: str, code: str, client_address: str | None = None
+) -> Actor:
+    """Finish a staff sign-in by enrolling the authenticator app that shows ``code`` for ``secret``.
+
+    The second half of a sign-in that ``authenticate`` answered with ``SecondFactorEnrolmentRequired``:
+    the secret was shown to the user (as text and an otpauth URI) and is kept only once a code from it
+    is confirmed. A wrong code counts as a failed sign-in (lock-out applies). Commits the outcome.
+
+    Raises:
+        AccessDenied: wrong code, the account is locked, deactivated or already enrolled.
+    """
+    user = session.get(AppUser, user_id)
+    if user is None:
+        raise AccessDenied(ENROLMENT_REFUSED)
+    now = utc_now()
+    actor = actor_for(session, user, client_address)
+    failure = None
+    if not user.active_flag:
+        failure = "deactivated"
+    elif user.locked_until is not None and user.locked_until > now:
+        failure = "locked"
+    elif user.totp_secret is not None:
+        failure = "second factor already enrolled"
+    elif not verify_totp(secret, code):
+        failure = "wrong second-factor code at enrolment"
+    if failure is not None:
+        _refuse_sign_in(session, user, actor, failure, now)
+        raise AccessDenied(ENROLMENT_REFUSED)
+    user.totp_secret = secret
+    record_audit(session, actor=actor, action="enrol_second_factor", resource_type="user", detail="totp")
+    _admit(session, user, actor, now)
+    return actor
+
+
+def _admit(session: Session, user: AppUser, actor: Actor, now: datetime) -> None:
     user.failed_sign_in_count = 0
     user.locked_until = None
     user.last_sign_in_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
     record_audit(session, actor=actor, action="sign_in", resource_type="user")
     session.commit()
-    return actor
+
+
+def _refuse_sign_in(session: Session, user: AppUser, actor: Actor, failure: str, now: datetime) -> None:
+    """Count a failed sign-in (locking the account after too many), audit it and commit."""
+    user.failed_sign_in_count += 1
+    if user.failed_sign_in_count >= MAX_FAILED_SIGN_INS:
+        # Locked for a while; counting starts again, so each further run of failures re-locks.
+        user.locked_until = now + LOCK_OUT
+        user.failed_sign_in_count = 0
+        session.add(
+            IgAlert(
+                kind="account_locked",
+                user_id=user.user_id,
+                summary=f"{user.username} locked out after {MAX_FAILED_SIGN_INS} failed sign-ins",
+                status="open",
+            )
+        )
+    record_audit(session, actor=actor, action="sign_in", resource_type="user", outcome="denied", detail=failure)
+    session.commit()
+
+
+def record_throttled(
+    session: Session, *, action: str, detail: str, actor: Actor | None = None, username: str | None = None,
+    client_address: str | None = None,
+) -> None:
+    """Audit a request refused for coming too often (sign-in attempts, searches).
+
+    ``actor``: the signed-in user, for a search. For a sign-in, the user the attempts name when
+    that user exists; otherwise the refusal is recorded as the web's own (the attempted username is
+    never stored: it may be anything a person typed).
+    """
+    if actor is None:
+        user = session.scalar(select(AppUser).where(AppUser.username == username.strip())) if username else None
+        actor = actor_for(session, user, client_address) if user else system_actor("web:rate-limit")
+    record_audit(session, actor=actor, action=action, resource_type="user" if action == "sign_in" else "patient",
+                 outcome="denied", detail=detail, client_address=client_address)
+    session.commit()
 
 
 def _sign_in_failure(user: AppUser, password: str, totp: str | None, now: datetime) -> str | None:
@@ -302,6 +397,22 @@ def enrol_totp(session: Session, *, username: str) -> str:
     user = _user(session, username)
     user.totp_secret = new_totp_secret()
     return user.totp_secret
+
+
+def current_totp_code(session: Session, *, username: str) -> str:
+    """The code a user's authenticator shows now, read from their stored secret.
+
+    For demonstrations and tests only (``joinedup users code``): whoever can read the store can
+    compute any user's code, so this gives an operator nothing they did not have already.
+
+    Raises:
+        NotFound: no such user.
+        InvalidInput: the user has no authenticator enrolled.
+    """
+    user = _user(session, username)
+    if user.totp_secret is None:
+        raise InvalidInput(f"{username!r} has no authenticator enrolled; enrol one with 'joinedup users totp'")
+    return totp_code(user.totp_secret)
 
 
 def ensure_team(

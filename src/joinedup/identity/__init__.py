@@ -9,7 +9,8 @@ Public interface (see ``docs/identity.md``):
 - ``link_all`` / ``run_linkage``: the batch run behind ``joinedup link`` (trains the model when
   needed, links what is unlinked, optionally evaluates against ground truth).
 - ``merge_persons`` / ``merge_source_patients`` (HL7 A40) / ``unmerge_person`` / ``link_history``.
-- The review queue: ``open_review_items``, ``accept_review_item``, ``reject_review_item``.
+- The review queue: ``open_review_items``, ``accept_review_item``, ``reject_review_item``; for a
+  person at a screen, through governance: ``review_cases`` and ``decide_review_item``.
 - ``link_table``: link any CSV/Parquet table of person records (``joinedup link --table``).
 """
 
@@ -29,28 +30,37 @@ from joinedup.identity.merge import (
 from joinedup.identity.model import Thresholds
 from joinedup.identity.nhs_number import NhsNumberCheck, check_nhs_number
 from joinedup.identity.review import (
+    FieldComparison,
+    ReviewCase,
     ReviewItem,
+    ReviewRecord,
     accept_review_item,
     count_open,
+    decide_review_item,
     open_review_items,
     reject_review_item,
+    review_cases,
 )
 from joinedup.identity.service import LinkReport, evaluate_store, link_all, run_linkage
 from joinedup.identity.table import TableLinkResult, link_table
 
 __all__ = [
+    "FieldComparison",
     "IdentityError",
     "LinkReport",
     "LinkSummary",
     "LinkageMetrics",
     "MergeResult",
     "NhsNumberCheck",
+    "ReviewCase",
     "ReviewItem",
+    "ReviewRecord",
     "TableLinkResult",
     "Thresholds",
     "accept_review_item",
     "check_nhs_number",
     "count_open",
+    "decide_review_item",
     "evaluate_store",
     "link_all",
     "link_history",
@@ -62,6 +72,7 @@ __all__ = [
     "open_review_items",
     "pairwise_metrics",
     "reject_review_item",
+    "review_cases",
     "run_linkage",
     "unmerge_person",
 ]

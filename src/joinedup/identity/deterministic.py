@@ -16,7 +16,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    bindparam,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from joinedup.store.tables.base import utc_now
@@ -130,43 +146,60 @@ def _same_person(new: Row[Any], known: Sequence[_Known]) -> bool:
     return False
 
 
+_BATCH_COLUMNS = (
+    SourcePatient.source_patient_id,
+    SourcePatient.nhs_number,
+    SourcePatient.nhs_number_status,
+    SourcePatient.birth_date,
+    SourcePatient.given_name,
+    SourcePatient.family_name,
+    SourcePatient.postcode,
+    SourcePatient.person_id,
+)
+
+
 def _load_batch(session: Session, ids: Sequence[int]) -> list[Row[Any]]:
-    columns = (
-        SourcePatient.source_patient_id,
-        SourcePatient.nhs_number,
-        SourcePatient.nhs_number_status,
-        SourcePatient.birth_date,
-        SourcePatient.given_name,
-        SourcePatient.family_name,
-        SourcePatient.postcode,
-        SourcePatient.person_id,
-    )
     rows: list[Row[Any]] = []
     for part in chunked(ids):
-        rows.extend(session.execute(select(*columns).where(SourcePatient.source_patient_id.in_(part))).all())  # type: ignore[arg-type]
+        query = select(*_BATCH_COLUMNS).where(SourcePatient.source_patient_id.in_(part))
+        rows.extend(session.execute(query).all())  # type: ignore[arg-type]
     rows.sort(key=lambda row: row.source_patient_id)
     return rows
+
+
+def _load_unlinked(session: Session) -> list[Row[Any]]:
+    query = select(*_BATCH_COLUMNS).where(SourcePatient.person_id.is_(None))
+    return sorted(session.execute(query).all(), key=lambda row: row.source_patient_id)  # type: ignore[arg-type]
+
+
+# Past this many numbers one pass over every linked record beats thousands of IN-list look-ups.
+_SCAN_FROM = 20 * CHUNK
 
 
 def _known_by_number(session: Session, numbers: Sequence[str]) -> dict[str, dict[str, list[_Known]]]:
     """NHS number -> person_id -> that person's linked records with the number (oldest person first)."""
     found: dict[str, dict[str, list[_Known]]] = {}
-    for part in chunked(numbers):
-        query = (
-            select(
-                SourcePatient.nhs_number,
-                SourcePatient.person_id,
-                SourcePatient.birth_date,
-                SourcePatient.given_name,
-                SourcePatient.family_name,
-                SourcePatient.postcode,
-            )
-            .join(Person, Person.person_id == SourcePatient.person_id)
-            .where(SourcePatient.nhs_number.in_(part), Person.status == "active")
-            .order_by(Person.created_at, SourcePatient.source_patient_id)
+    query = (
+        select(
+            SourcePatient.nhs_number,
+            SourcePatient.person_id,
+            SourcePatient.birth_date,
+            SourcePatient.given_name,
+            SourcePatient.family_name,
+            SourcePatient.postcode,
         )
-        for number, person_id, birth_date, given, family, postcode in session.execute(query):
-            if number is None or person_id is None:
+        .join(Person, Person.person_id == SourcePatient.person_id)
+        .where(Person.status == "active")
+        .order_by(Person.created_at, SourcePatient.source_patient_id)
+    )
+    wanted = set(numbers)
+    if len(numbers) >= _SCAN_FROM:
+        queries = [query.where(SourcePatient.nhs_number.is_not(None))]
+    else:
+        queries = [query.where(SourcePatient.nhs_number.in_(part)) for part in chunked(numbers)]
+    for part_query in queries:
+        for number, person_id, birth_date, given, family, postcode in session.execute(part_query):
+            if number is None or person_id is None or number not in wanted:
                 continue
             known = _Known(person_id, birth_date, _name(given), _name(family), _postcode(postcode))
             found.setdefault(number, {}).setdefault(person_id, []).append(known)
@@ -225,7 +258,11 @@ class _Writes:
 
         Core statements on the tables, not ORM bulk operations: several times faster for tens of
         thousands of rows, and the ORM objects a caller holds are not touched (they are expired).
+        A batch run's hundreds of thousands of links go through a temporary table instead.
         """
+        if len(self.links) >= SET_BASED_FROM:
+            self._flush_through_temporary_table(session)
+            return
         patients = cast(Table, SourcePatient.__table__)
         if self.persons:
             session.execute(insert(cast(Table, Person.__table__)), self.persons)
@@ -259,6 +296,88 @@ class _Writes:
             session.expire_all()
         self.persons, self.links, self.events = [], [], []
 
+    def _flush_through_temporary_table(self, session: Session) -> None:
+        """The same writes for a large batch: the links go into a temporary table, then three set-based
+        statements write the persons, the links and their events.
+
+        Row by row, most of the time goes on preparing each row's parameters (the timestamps above
+        all); here each link is four plain values and every constant is bound once.
+        """
+        connection = session.connection()
+        new_persons = {person["person_id"] for person in self.persons}
+        _LINK_BATCH.create(connection)
+        try:
+            connection.execute(
+                insert(_LINK_BATCH),
+                [
+                    {
+                        "position": position,
+                        "source_patient_id": link["source_patient_id"],
+                        "person_id": link["person_id"],
+                        "link_method": link["link_method"],
+                        "link_match_weight": link["link_match_weight"],
+                        "new_person_flag": link["person_id"] in new_persons,
+                        "actor": event["actor"],
+                        "reason": event["reason"],
+                    }
+                    for position, (link, event) in enumerate(zip(self.links, self.events, strict=True))
+                ],
+            )
+            self._write_from_batch(connection)
+        finally:
+            _LINK_BATCH.drop(connection)
+        session.expire_all()
+        self.persons, self.links, self.events = [], [], []
+
+    def _write_from_batch(self, connection: Connection) -> None:
+        batch = _LINK_BATCH.c
+        persons, patients = cast(Table, Person.__table__), cast(Table, SourcePatient.__table__)
+        events = cast(Table, PersonLinkEvent.__table__)
+        now = literal(self.now, persons.c.created_at.type)
+        first = select(batch.person_id, now, literal("active")).where(batch.new_person_flag).distinct()
+        connection.execute(insert(persons).from_select(["person_id", "created_at", "status"], first))
+        connection.execute(
+            update(patients)
+            .where(patients.c.source_patient_id == batch.source_patient_id)
+            .values(
+                person_id=batch.person_id,
+                link_method=batch.link_method,
+                link_match_weight=batch.link_match_weight,
+                linked_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        columns = ["source_patient_id", "action", "to_person_id", "method", "match_weight", "actor", "reason"]
+        rows = select(
+            batch.source_patient_id,
+            literal("link"),
+            batch.person_id,
+            batch.link_method,
+            batch.link_match_weight,
+            batch.actor,
+            batch.reason,
+            literal(self.now, events.c.recorded_at.type),
+        ).order_by(batch.position)
+        connection.execute(insert(events).from_select([*columns, "recorded_at"], rows))
+
+
+# Links in one flush from which the temporary-table path pays for its extra statements.
+SET_BASED_FROM = 20_000
+
+_LINK_BATCH = Table(
+    "jup_identity_link_batch",
+    MetaData(),
+    Column("position", Integer, primary_key=True),
+    Column("source_patient_id", BigInteger, nullable=False),
+    Column("person_id", String(32), nullable=False),
+    Column("link_method", String(20), nullable=False),
+    Column("link_match_weight", Float),
+    Column("new_person_flag", Boolean, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("reason", String(400), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
 
 def link_by_nhs_number(session: Session, source_patient_ids: Iterable[int]) -> LinkSummary:
     """Link the given source patients that have a valid NHS number and a consistent date of birth.
@@ -269,7 +388,16 @@ def link_by_nhs_number(session: Session, source_patient_ids: Iterable[int]) -> L
     come back in ``unresolved`` for the probabilistic path. Already-linked records are left alone.
     """
     session.flush()
-    rows = _load_batch(session, sorted(set(source_patient_ids)))
+    return _link_rows(session, _load_batch(session, sorted(set(source_patient_ids))))
+
+
+def link_unlinked_by_nhs_number(session: Session) -> LinkSummary:
+    """``link_by_nhs_number`` for every unlinked source patient (the batch run), read in one query."""
+    session.flush()
+    return _link_rows(session, _load_unlinked(session))
+
+
+def _link_rows(session: Session, rows: list[Row[Any]]) -> LinkSummary:
     summary = LinkSummary(considered=len(rows))
     pending = [row for row in rows if row.person_id is None]
     summary.already_linked = len(rows) - len(pending)

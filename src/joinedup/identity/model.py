@@ -31,6 +31,8 @@ MODEL_COLUMNS: Final = ("unique_id", "first_name", "surname", "dob", "sex", "pos
 TF_COLUMNS: Final = ("first_name", "surname", "postcode")
 MODEL_FILE: Final = "linkage_model.json"
 THRESHOLDS_FILE: Final = "linkage_thresholds.json"
+# Records each EM session draws: its pairs grow with the square of this, its estimates barely move.
+EM_RECORDS: Final = 120_000
 
 # Plain-English names of the compared fields, for the review queue's evidence.
 FIELD_NAMES: Final[dict[str, str]] = {
@@ -75,14 +77,17 @@ class Thresholds:
 
 def records_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     """An Arrow table of model records (the schema every scorer and trainer expects)."""
-    return pa.Table.from_pylist(list(rows), schema=SCHEMA)
+    # Column by column: several times faster than row dicts for a million records.
+    columns = [pa.array([row.get(field.name) for row in rows], type=field.type) for field in SCHEMA]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)
 
 
-def settings_creator() -> Any:
+def settings_creator(*, names_alone: bool = False) -> Any:
     """The Splink model definition: comparisons, and blocking rules that scale to millions.
 
     Blocking (candidate pairs) needs one of: the same date of birth; the same first name and
-    surname; the same first name or surname and year of birth; the same postcode and first name
+    surname with the same year of birth, or the same day and month (a mistyped year); the same
+    first name or surname and the same year and month of birth; the same postcode and first name
     or surname; the same NHS number. Each keeps blocks small on a large population while
     tolerating an error in any one field.
     """
@@ -155,26 +160,38 @@ def settings_creator() -> Any:
             postcode,
             exact["nhs_number"],
         ],
-        blocking_rules_to_generate_predictions=blocking_rules(),
+        blocking_rules_to_generate_predictions=blocking_rules(names_alone=names_alone),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
         additional_columns_to_retain=[],
     )
 
 
-def blocking_rules() -> list[Any]:
-    """The candidate-pair rules used both for batch prediction and incremental scoring."""
+def blocking_rules(*, names_alone: bool = False) -> list[Any]:
+    """The candidate-pair rules used both for batch prediction and incremental scoring.
+
+    ``names_alone`` adds "the same first name and surname" on its own: for an analyst's table
+    (``link_table``), small enough to afford it, it also finds records whose date of birth is
+    wrong in both the year and the day or month.
+    """
     from splink import block_on
 
-    return [
+    # Each rule tolerates an error in any one field (and most pairs of errors) while keeping blocks
+    # small: "same first name and surname" alone puts every John Smith of a million records in one
+    # block, so names are paired with a part of the date of birth the error did not touch.
+    rules = [
         block_on("dob"),
-        block_on("first_name", "surname"),
-        block_on("first_name", "substr(dob, 1, 4)"),
-        block_on("surname", "substr(dob, 1, 4)"),
+        block_on("first_name", "surname", "substr(dob, 1, 4)"),
+        block_on("first_name", "surname", "substr(dob, 6, 5)"),
+        block_on("first_name", "substr(dob, 1, 7)"),
+        block_on("surname", "substr(dob, 1, 7)"),
         block_on("postcode", "first_name"),
         block_on("postcode", "surname"),
         block_on("nhs_number"),
     ]
+    if names_alone:
+        rules.append(block_on("first_name", "surname"))
+    return rules
 
 
 def settings_for_dialect(trained: dict[str, Any], dialect: str) -> dict[str, Any]:
@@ -250,13 +267,16 @@ def _quiet_splink() -> None:
     logging.getLogger("splink").setLevel(logging.ERROR)
 
 
-def train_model(records: pa.Table, *, thresholds: Thresholds | None = None, seed: int = 42) -> TrainedModel:
+def train_model(
+    records: pa.Table, *, thresholds: Thresholds | None = None, seed: int = 42, names_alone: bool = False
+) -> TrainedModel:
     """Train match weights on the population without labels.
 
     The prior comes from strict deterministic rules (same trusted NHS number; same names and date
-    of birth); u probabilities from random pairs; m probabilities by two EM sessions,
-    one blocked on date of birth (to learn names, postcode, sex) and one on names (to learn date
-    of birth and the rest).
+    of birth); u probabilities from random pairs; m probabilities by two EM sessions, one blocked
+    on date of birth (to learn names, postcode, sex) and one on surname and postcode (to learn
+    date of birth, first name and the rest; on names for ``names_alone`` tables).
+    ``names_alone`` adds the broad "same names" blocking rule (see ``blocking_rules``).
     """
     from splink import DuckDBAPI, Linker, block_on
 
@@ -265,7 +285,7 @@ def train_model(records: pa.Table, *, thresholds: Thresholds | None = None, seed
         raise IdentityError("too few records to train a linkage model (need at least 10)")
     db_api = DuckDBAPI()
     frame = db_api.register(records)
-    linker = Linker(frame, settings_creator(), log_level=None)
+    linker = Linker(frame, settings_creator(names_alone=names_alone), log_level=None)
     rows = records.num_rows
     linker.training.estimate_probability_two_random_records_match(
         [block_on("nhs_number"), block_on("first_name", "surname", "dob")], recall=0.7
@@ -275,8 +295,11 @@ def train_model(records: pa.Table, *, thresholds: Thresholds | None = None, seed
         linker._settings_obj._probability_two_random_records_match = min(0.5, 1.0 / rows)
     # Enough random pairs and EM records for stable weights; capped so a million records train fast.
     linker.training.estimate_u_using_random_sampling(max_pairs=min(2e6, max(1e5, rows * 5.0)), seed=seed)
-    sample = min(1.0, 200_000 / rows)
-    for rule in (block_on("dob"), block_on("first_name", "surname")):
+    sample = min(1.0, EM_RECORDS / rows)
+    # The second session learns the date of birth among pairs that share surname and postcode
+    # (small blocks, families and movers-in); a table without postcodes uses the names instead.
+    second = block_on("first_name", "surname") if names_alone else block_on("surname", "postcode")
+    for rule in (block_on("dob"), second):
         linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
     settings = linker.misc.save_model_to_json()
     frequencies = {
@@ -380,21 +403,31 @@ class Scorer:
         table = result.as_pandas_dataframe()
         result.drop_table_from_database_and_remove_from_cache()
         columns = [comparison["output_column_name"] for comparison in self.model.settings["comparisons"]]
+        # Column lists, not row dicts: a large run scores millions of pairs.
+        gammas = {column: table[f"gamma_{column}"].tolist() for column in columns}
+        weights = {column: table[f"mw_{column}"].tolist() for column in columns}
+        adjustments = {
+            column: table[f"mw_tf_adj_{column}"].tolist() if f"mw_tf_adj_{column}" in table else None
+            for column in columns
+        }
+        lefts, rights = table["unique_id_l"].tolist(), table["unique_id_r"].tolist()
+        match_weights, probabilities = table["match_weight"].tolist(), table["match_probability"].tolist()
         pairs = []
-        for row in table.to_dict("records"):
+        for position, left in enumerate(lefts):
             evidence = []
             for column in columns:
-                gamma = int(row[f"gamma_{column}"])
+                gamma = int(gammas[column][position])
                 if gamma == -1:
                     continue
-                weight = float(row[f"mw_{column}"]) + _finite(row.get(f"mw_tf_adj_{column}"))
+                adjustment = adjustments[column]
+                weight = float(weights[column][position]) + (_finite(adjustment[position]) if adjustment else 0.0)
                 evidence.append(FieldEvidence(column, self._labels.get((column, gamma), "compared"), round(weight, 2)))
             pairs.append(
                 ScoredPair(
-                    int(row["unique_id_l"]),
-                    int(row["unique_id_r"]),
-                    float(row["match_weight"]),
-                    float(row["match_probability"]),
+                    int(left),
+                    int(rights[position]),
+                    float(match_weights[position]),
+                    float(probabilities[position]),
                     tuple(evidence),
                 )
             )

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from joinedup.errors import Conflict, NotFound
+from joinedup.errors import Conflict, InvalidInput, NotFound
+from joinedup.identity.deterministic import chunked
 from joinedup.identity.merge import actor_name, audit, merge_persons
+from joinedup.identity.model import FIELD_NAMES
 from joinedup.model import Actor
 from joinedup.store.tables.base import utc_now
 from joinedup.store.tables.identity import PersonLinkEvent, SourcePatient
@@ -155,3 +158,179 @@ def _close_siblings(session: Session, decided: IdentityReviewItem) -> None:
             item.decided_at = utc_now()
             item.decision_reason = f"settled by review item {decided.review_item_id}"
     session.flush()
+
+
+# --- the reviewer's desk: the same queue, read and decided through governance -------------------
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One side of a queued pair as the reviewer compares it: the source system's demographics."""
+
+    source_patient_id: int
+    source: str
+    given_name: str | None
+    family_name: str | None
+    birth_date: date | None
+    sex: str | None
+    postcode: str | None
+    nhs_number: str | None
+    nhs_number_status: str
+    person_id: str | None
+
+    def shown(self, field: str) -> str:
+        """The value of a compared field as a person reads it ("not recorded" when empty)."""
+        values = {
+            "first_name": self.given_name,
+            "surname": self.family_name,
+            "dob": f"{self.birth_date.day} {self.birth_date:%B %Y}" if self.birth_date else None,
+            "sex": self.sex,
+            "postcode": self.postcode,
+            "nhs_number": _spaced(self.nhs_number) if self.nhs_number else None,
+        }
+        return values.get(field) or "not recorded"
+
+
+def _spaced(number: str) -> str:
+    return f"{number[:3]} {number[3:6]} {number[6:]}"
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    """How one field compared, in plain English, and what it was worth (log2 Bayes factor)."""
+
+    field: str
+    label: str
+    level: str
+    match_weight: float
+    record_value: str
+    candidate_value: str
+
+    @property
+    def agrees(self) -> bool:
+        """Whether this field counts for the pair being one person."""
+        return self.match_weight > 0
+
+    def sentence(self) -> str:
+        """E.g. "Surname: very similar spelling, counts for a match (+5.2)"."""
+        side = "counts for a match" if self.agrees else "counts against a match"
+        return f"{self.label[:1].upper()}{self.label[1:]}: {self.level}, {side} ({self.match_weight:+.1f})"
+
+
+@dataclass(frozen=True)
+class ReviewCase:
+    """A queued pair with both records and the evidence field by field, for a reviewer to decide."""
+
+    item: ReviewItem
+    record: ReviewRecord
+    candidate: ReviewRecord
+    comparisons: list[FieldComparison]
+
+    @property
+    def starting_weight(self) -> float:
+        """The weight before any field is compared: how unlikely two records taken at random are one person."""
+        return round(self.item.match_weight - sum(comparison.match_weight for comparison in self.comparisons), 1)
+
+    @property
+    def note(self) -> str:
+        """Why the linker queued it beyond the weights (e.g. two different valid NHS numbers), or ""."""
+        head = self.item.explanation.split(";", 1)[0]
+        return head if head.startswith("different valid NHS numbers") else ""
+
+
+def _records(session: Session, ids: set[int]) -> dict[int, ReviewRecord]:
+    columns = (
+        SourcePatient.source_patient_id,
+        SourcePatient.source,
+        SourcePatient.given_name,
+        SourcePatient.family_name,
+        SourcePatient.birth_date,
+        SourcePatient.sex,
+        SourcePatient.postcode,
+        SourcePatient.nhs_number,
+        SourcePatient.nhs_number_status,
+        SourcePatient.person_id,
+    )
+    found: dict[int, ReviewRecord] = {}
+    for part in chunked(sorted(ids)):
+        for row in session.execute(select(*columns).where(SourcePatient.source_patient_id.in_(part))):
+            found[row.source_patient_id] = ReviewRecord(**row._mapping)
+    return found
+
+
+def _comparisons(item: ReviewItem, record: ReviewRecord, candidate: ReviewRecord) -> list[FieldComparison]:
+    return [
+        FieldComparison(
+            field=entry["field"],
+            label=FIELD_NAMES.get(entry["field"], entry["field"]),
+            level=entry["level"],
+            match_weight=float(entry["match_weight"]),
+            record_value=record.shown(entry["field"]),
+            candidate_value=candidate.shown(entry["field"]),
+        )
+        for entry in item.evidence
+    ]
+
+
+def review_cases(session: Session, *, actor: Actor, limit: int = 50) -> list[ReviewCase]:
+    """Open pairs, strongest evidence first, with both records: for a reviewer, through governance.
+
+    The queue is refused (and the refusal audited) unless the actor's role may review person
+    links; each person whose demographics are shown gets an audit entry of their own, so a
+    patient's "who looked at my record" includes the reviewer.
+
+    Raises:
+        AccessDenied: the role may not review the identity queue.
+    """
+    from joinedup.governance import AuditItem, authorise, record_audit_many
+
+    authorise(session, actor=actor, person_id=None, resource_type="person_link", action="review", detail="queue")
+    items = open_review_items(session, limit=limit)
+    records = _records(session, {i.source_patient_id for i in items} | {i.candidate_source_patient_id for i in items})
+    cases = []
+    for item in items:
+        record, candidate = records.get(item.source_patient_id), records.get(item.candidate_source_patient_id)
+        if record is None or candidate is None:
+            continue
+        cases.append(ReviewCase(item, record, candidate, _comparisons(item, record, candidate)))
+    persons = sorted({r.person_id for case in cases for r in (case.record, case.candidate) if r.person_id})
+    record_audit_many(
+        session,
+        actor=actor,
+        items=[
+            AuditItem("read", "person_link", person, "demographics shown in the identity review queue")
+            for person in persons
+        ],
+    )
+    return cases
+
+
+def decide_review_item(
+    session: Session, *, actor: Actor, review_item_id: int, decision: str, reason: str = ""
+) -> ReviewItem:
+    """A reviewer's decision on one pair: ``accept`` (one person: merge) or ``reject`` (two people).
+
+    Decided by governance first (refused and audited unless the role may decide person links),
+    then kept on the item, in the link history and in the audit trail (see ``accept_review_item``).
+
+    Raises:
+        AccessDenied: the role may not decide identity reviews.
+        InvalidInput: the decision is neither accept nor reject.
+        NotFound / Conflict: no such item, or it was already decided.
+    """
+    from joinedup.governance import authorise
+
+    if decision not in ("accept", "reject"):
+        raise InvalidInput("a review decision is accept or reject")
+    item = _open_item(session, review_item_id)
+    authorise(
+        session,
+        actor=actor,
+        person_id=item.person_id,
+        resource_type="person_link",
+        action="decide",
+        detail=f"review item {review_item_id}: {decision}",
+    )
+    if decision == "accept":
+        return accept_review_item(session, review_item_id, actor=actor, reason=reason)
+    return reject_review_item(session, review_item_id, actor=actor, reason=reason)

@@ -153,7 +153,7 @@ def link_table(
         raise InvalidInput(f"label column {label!r} is not in the table")
     rows = model_rows(table, mapping)
     records = records_table(rows)
-    model = train_model(records, thresholds=chosen)
+    model = train_model(records, thresholds=chosen, names_alone=True)
     pairs = Scorer(model).score_within(records, min_weight=chosen.lower)
     clusters, best = cluster_records(rows, pairs, chosen.upper)
     ordered = [clusters[position] for position in range(table.num_rows)]

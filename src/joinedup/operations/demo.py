@@ -259,10 +259,17 @@ DEMO_ROLES: dict[str, tuple[str, str | None, str | None]] = {
 
 
 def create_demo_users(session: Session, ctx: DemoContext) -> dict[str, dict[str, str]]:
-    """One user per role, passwords generated once and kept (mode 0600) in the home."""
+    """One user per role, passwords generated once and kept (mode 0600) in the home.
+
+    Staff sign in with a second factor: each demo staff user is enrolled in TOTP, and their setup
+    key is kept beside the password (add it to an authenticator app, or run ``joinedup users code``).
+    """
     path = ctx.settings.home / "demo-users.json"
     if path.exists():
-        return dict(json.loads(path.read_text()))
+        kept = dict(json.loads(path.read_text()))
+        if _enrol_demo_staff(session, kept):  # a home made before staff needed a second factor
+            _keep_demo_users(path, kept)
+        return kept
     practice = _busiest_practice(session)
     orgs = {kind: session.scalar(select(Organisation.org_code).where(Organisation.kind == kind).limit(1))
             for kind in ("coordination_centre", "voluntary", "acute_trust", "community_provider", "local_authority")}
@@ -280,9 +287,24 @@ def create_demo_users(session: Session, ctx: DemoContext) -> dict[str, dict[str,
             person_id=patient_person if role == "patient" else None,
         )
         users[key] = {"username": username, "password": password, "role": role, "user_id": created.user_id}
+    _enrol_demo_staff(session, users)
+    _keep_demo_users(path, users)
+    return users
+
+
+def _enrol_demo_staff(session: Session, users: dict[str, dict[str, str]]) -> bool:
+    """Enrol every demo staff user without a TOTP secret yet; whether any was enrolled."""
+    enrolled = False
+    for user in users.values():
+        if user["role"] != "patient" and not user.get("totp_secret"):
+            user["totp_secret"] = governance.users.enrol_totp(session, username=user["username"])
+            enrolled = True
+    return enrolled
+
+
+def _keep_demo_users(path: Path, users: dict[str, dict[str, str]]) -> None:
     path.write_text(json.dumps(users, indent=2))
     path.chmod(0o600)
-    return users
 
 
 def _busiest_practice(session: Session) -> str | None:

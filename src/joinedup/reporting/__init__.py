@@ -3,7 +3,7 @@ disclosure-controlled exports. May import risk, warehouse, governance and below;
 """
 
 from joinedup.reporting.exports import FORMATS, export_measure, protect_measure
-from joinedup.reporting.funnel import FunnelPlot, FunnelUnit, funnel_plot
+from joinedup.reporting.funnel import FunnelPlot, FunnelUnit, funnel_limits, funnel_plot
 from joinedup.reporting.measures import (
     MEASURES,
     Measure,
@@ -12,8 +12,9 @@ from joinedup.reporting.measures import (
     compute_measure,
     find_measure,
     neighbourhood_small_multiples,
+    neighbourhood_trends,
 )
-from joinedup.reporting.reports import measure_document, report_measure
+from joinedup.reporting.reports import measure_document, report_measure, report_neighbourhood_trends
 from joinedup.reporting.spc import SpcChart, SpcPoint, xmr_chart
 
 __all__ = [
@@ -29,10 +30,13 @@ __all__ = [
     "compute_measure",
     "export_measure",
     "find_measure",
+    "funnel_limits",
     "funnel_plot",
     "measure_document",
     "neighbourhood_small_multiples",
+    "neighbourhood_trends",
     "protect_measure",
     "report_measure",
+    "report_neighbourhood_trends",
     "xmr_chart",
 ]

@@ -94,3 +94,15 @@ def funnel_plot(
             )
         )
     return FunnelPlot(kind=kind, scale=scale, target=target * scale, units=tuple(placed))
+
+
+def funnel_limits(plot: FunnelPlot, denominator: float) -> tuple[float, float, float, float]:
+    """The funnel's limits at a unit size, in the measure's scale: (lower 99.8, lower 95, upper 95, upper 99.8).
+
+    For drawing the funnel's curves across the range of sizes.
+    """
+    target = plot.target / plot.scale
+    low95, high95 = _limits(plot.kind, target, denominator, Z_95)
+    low998, high998 = _limits(plot.kind, target, denominator, Z_998)
+    return low998 * plot.scale, low95 * plot.scale, high95 * plot.scale, high998 * plot.scale
+

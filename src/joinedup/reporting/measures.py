@@ -140,11 +140,14 @@ def compute_measure(connection: Any, name: str, by: Dimension) -> MeasureResult:
     return MeasureResult(measure=measure, by=by, rows=rows, funnel=funnel)
 
 
-def neighbourhood_small_multiples(connection: Any, name: str) -> dict[str, SpcChart | None]:
-    """One monthly XmR chart per neighbourhood, for small multiples (same measure, same scale).
+def neighbourhood_trends(connection: Any, name: str) -> dict[str, MeasureResult]:
+    """The measure by month for each neighbourhood, each with its XmR chart: small multiples.
+
+    Same measure, same scale, one result per neighbourhood (its rows keep the counts, so
+    disclosure control can be applied to each point before it is shown).
 
     Raises:
-        WarehouseInputError: unknown measure, or one without a monthly series.
+        WarehouseInputError: unknown measure, or one without a monthly series by neighbourhood.
     """
     measure = find_measure(name)
     if "month" not in measure.dimensions or "neighbourhood" not in measure.dimensions:
@@ -154,21 +157,34 @@ def neighbourhood_small_multiples(connection: Any, name: str) -> dict[str, SpcCh
         numerator=table[measure.numerator].sum().cast("float64"),
         denominator=table[measure.denominator].sum().cast("float64"),
     )
-    series: dict[str, list[tuple[str, float]]] = {}
+    series: dict[str, list[MeasureRow]] = {}
     for row in connection.to_pyarrow(grouped.order_by(["neighbourhood", "month"])).to_pylist():
-        if row["denominator"]:
-            value = (row["numerator"] or 0.0) * measure.scale / row["denominator"]
-            series.setdefault(str(row["neighbourhood"]), []).append((str(row["month"]), value))
-    return {
-        area: (
-            xmr_chart([period for period, _ in points], [value for _, value in points],
+        numerator, denominator = row["numerator"] or 0.0, row["denominator"] or 0.0
+        value = numerator * measure.scale / denominator if denominator else None
+        series.setdefault(str(row["neighbourhood"]), []).append(
+            MeasureRow(area=str(row["month"]), numerator=numerator, denominator=denominator, value=value)
+        )
+    trends = {}
+    for area, rows in series.items():
+        charted = [row for row in rows if row.value is not None]
+        spc = (
+            xmr_chart([row.area for row in charted], [float(row.value or 0.0) for row in charted],
                       improvement=measure.improvement, target=measure.target)
-            if len(points) >= 2
+            if len(charted) >= 2
             else None
         )
-        for area, points in series.items()
-    }
+        trends[area] = MeasureResult(measure=measure, by="month", rows=tuple(rows), spc=spc)
+    return trends
+
+
+def neighbourhood_small_multiples(connection: Any, name: str) -> dict[str, SpcChart | None]:
+    """One monthly XmR chart per neighbourhood, for small multiples (same measure, same scale).
+
+    Raises:
+        WarehouseInputError: unknown measure, or one without a monthly series.
+    """
+    return {area: result.spc for area, result in neighbourhood_trends(connection, name).items()}
 
 
 __all__ = ["MEASURES", "Measure", "MeasureResult", "MeasureRow", "compute_measure", "find_measure",
-           "neighbourhood_small_multiples"]
+           "neighbourhood_small_multiples", "neighbourhood_trends"]

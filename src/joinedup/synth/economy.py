@@ -4,6 +4,7 @@ assemble the output files, the fault list and the manifest."""
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import multiprocessing
 import random
@@ -28,7 +29,13 @@ from joinedup.synth.summary import RateRow, Tally, prevalence, rates, tally_pers
 from joinedup.synth.truth import FAULTS_COLUMNS, TRUTH_HEADERS, cleaned_list_path, write_truth
 from joinedup.synth.writers.common import SourceQuality, Subject, csv_row
 from joinedup.synth.writers.csv_extracts import HEADERS, write_community, write_social_care, write_sus
-from joinedup.synth.writers.fhir import RESOURCE_TYPES, bundle_frame, write_gp_baseline, write_gp_daily
+from joinedup.synth.writers.fhir import (
+    RESOURCE_TYPES,
+    patient_day_bundle,
+    patient_day_of,
+    write_gp_baseline,
+    write_gp_daily,
+)
 from joinedup.synth.writers.hl7v2 import write_adt
 from joinedup.synth.writers.spool import (
     FaultRow,
@@ -38,7 +45,10 @@ from joinedup.synth.writers.spool import (
     ordered_parts_of,
     read_direct,
     read_ordered,
+    release_direct,
+    release_ordered,
     remove_spool,
+    write_grouped_lines,
     write_output,
 )
 from joinedup.synth.writers.telehealth import write_telehealth
@@ -276,26 +286,29 @@ def _assemble_one(plan: _Plan, task: _Task) -> _Result:
     root = plan.spool_root
     faults: list[FaultRow] = []
     if kind == "direct":
-        return [write_output(plan.out, name, read_direct(root, name), header=header, fault_rows=faults)], faults
+        written = write_output(plan.out, name, read_direct(root, name), header=header, fault_rows=faults)
+        release_direct(root, name)
+        return [written], faults
     if kind == "daily":
-        records = read_ordered(ordered_parts_of(root, f"gp/daily-month/{name}", plan.workers))
-        return _write_daily_bundles(plan, records, faults), faults
-    records = read_ordered(ordered_parts_of(root, name, plan.workers))
-    return [write_output(plan.out, name, records, header=header, fault_rows=faults)], faults
+        parts = ordered_parts_of(root, f"gp/daily-month/{name}", plan.workers)
+        bundles = _write_daily_bundles(plan, read_ordered(parts), faults)
+        release_ordered(parts)
+        return bundles, faults
+    parts = ordered_parts_of(root, name, plan.workers)
+    written = write_output(plan.out, name, read_ordered(parts), header=header, fault_rows=faults)
+    release_ordered(parts)
+    return [written], faults
 
 
 def _write_daily_bundles(plan: _Plan, records: list[SpooledRecord], faults: list[FaultRow]) -> list[WrittenFile]:
-    """Split a month's GP entries into one transaction Bundle per day."""
+    """Split a month's GP entries into one NDJSON file per day of one transaction Bundle per patient."""
     written = []
-    start = 0
-    while start < len(records):
-        day = records[start].sort_key[:10]
-        stop = start
-        while stop < len(records) and records[stop].sort_key[:10] == day:
-            stop += 1
-        written.append(write_output(plan.out, f"gp/daily/{day}.json", records[start:stop],
-                                    frame=bundle_frame(day, plan.seed), fault_rows=faults))
-        start = stop
+    for day, entries in itertools.groupby(records, key=lambda r: patient_day_of(r.sort_key)[0]):
+        bundles = (
+            (list(group), functools.partial(patient_day_bundle, day, patient, plan.seed))
+            for (_, patient), group in itertools.groupby(entries, key=lambda r: patient_day_of(r.sort_key))
+        )
+        written.append(write_grouped_lines(plan.out, f"gp/daily/{day}.ndjson", bundles, fault_rows=faults))
     return written
 
 

@@ -1,22 +1,32 @@
-"""Reading the operational store in batches into Arrow tables the engines take.
+"""Reading the operational store into Arrow tables the engines take.
 
-The store is SQLite or PostgreSQL behind SQLAlchemy; DuckDB's scanner extensions are not
-available, so rows are read with the store's own driver in batches of ``BATCH_ROWS`` and handed to
-the engine as Arrow. Each record table comes with its linked ``person_id`` (a merged person resolves
-to the person it was merged into). Timestamps arrive as naive UTC so engines cut the same dates.
+The store is SQLite or PostgreSQL behind SQLAlchemy; DuckDB's scanner extensions are not available
+(they download binaries at run time). A full build reads each record table whole with connectorx,
+which runs the query in Rust and fills Arrow columns directly, several tables at once; small and
+parameterised reads (reference data, the changed persons of an incremental build) use the store's
+own driver in batches of ``BATCH_ROWS``. Each record table comes with its linked ``person_id`` (a
+merged person resolves to the person it was merged into). Timestamps arrive as naive UTC so engines
+cut the same dates.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess  # nosec B404 - runs our own bulk_reader.py script only
+import sys
+import tempfile
+import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import pyarrow as pa
 from sqlalchemy import Connection, MetaData, Select, Table, func, inspect, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from joinedup.store.tables import (
     CareDocument,
@@ -30,6 +40,7 @@ from joinedup.store.tables import (
     SmallArea,
     SourcePatient,
 )
+from joinedup.warehouse.errors import WarehouseError
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +48,10 @@ logger = logging.getLogger(__name__)
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 BATCH_ROWS = 50_000
-# Persons per IN (...) list when reading only the changed persons.
+# Persons (or source patients) per IN (...) list when reading only the changed persons.
 PERSON_CHUNK = 900
+# Run as a script (not imported), so its process loads connectorx and pyarrow only.
+BULK_READER = Path(__file__).with_name("bulk_reader.py")
 
 TS = pa.timestamp("us")
 
@@ -266,31 +279,151 @@ def read_arrow(connection: Connection, stmt: AnySelect, schema: pa.Schema) -> pa
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def _for_persons(connection: Connection, stmt: AnySelect, schema: pa.Schema, person_ids: list[str]) -> pa.Table:
-    """Read ``stmt`` restricted to the given persons, a chunk of persons at a time."""
-    parts = [schema.empty_table()]
-    for start in range(0, len(person_ids), PERSON_CHUNK):
-        chunk = person_ids[start : start + PERSON_CHUNK]
-        parts.append(read_arrow(connection, stmt.where(PERSON_ID.in_(chunk)), schema))
-    return pa.concat_tables(parts)
+def bulk_address(connection: Connection) -> str | None:
+    """The store's address for connectorx: a SQLite file or PostgreSQL; ``None`` for anything else."""
+    url = connection.engine.url
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return f"sqlite://{Path(database).resolve()}"
+    if backend == "postgresql":
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return None
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """connectorx's columns cast to the extract's schema: naive UTC timestamps, floats, booleans."""
+    arrays = []
+    for column, field in zip(table.columns, schema, strict=True):
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            # PostgreSQL's timestamptz: normalise to UTC, then drop the zone (the value stays UTC).
+            column = column.cast(pa.timestamp("us", tz="UTC"))
+        # SQLite gives the text it holds for computed columns (ISO dates and timestamps): Arrow parses it.
+        arrays.append(column if column.type == field.type else column.cast(field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def read_bulk(
+    address: str, connection: Connection, reads: list[tuple[AnySelect, pa.Schema]], folder: Path
+) -> list[pa.Table]:
+    """Read whole tables with connectorx, one after another, in a process of its own (see ``bulk_reader``).
+
+    The statements have no user-supplied values, so they are rendered with their constants inline.
+    The rows come back as Arrow files in ``folder``.
+    """
+    jobs = [
+        {
+            "sql": str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})),
+            "out": str(folder / f"{uuid.uuid4().hex}.arrow"),
+        }
+        for stmt, _ in reads
+    ]
+    finished = subprocess.run(  # noqa: S603  # nosec B603 - our own script, by the running interpreter
+        [sys.executable, str(BULK_READER)],
+        input=json.dumps({"address": address, "reads": jobs}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if finished.returncode != 0:
+        # connectorx's message may quote the store's address or the query: report the exit code only.
+        raise WarehouseError(f"bulk read failed (exit {finished.returncode})")
+    tables = []
+    for job, (_, schema) in zip(jobs, reads, strict=True):
+        # Read into memory (not memory-mapped): the folder is removed once every read is in.
+        with pa.OSFile(job["out"], "rb") as source:
+            tables.append(_conform(pa.ipc.open_file(source).read_all(), schema))
+    return tables
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One record table to read: its name, query, Arrow schema and the column naming its source patient."""
+
+    name: str
+    stmt: AnySelect
+    schema: pa.Schema
+    patient_key: InstrumentedAttribute[int]
+
+
+def _record_reads() -> list[_Read]:
+    return [
+        _Read("encounter", encounter_query(), ENCOUNTER_SCHEMA, Encounter.source_patient_id),
+        _Read("observation", observation_query(), OBSERVATION_SCHEMA, Observation.source_patient_id),
+        _Read("condition", condition_query(), CONDITION_SCHEMA, Condition.source_patient_id),
+        _Read("medication", medication_query(), MEDICATION_SCHEMA, Medication.source_patient_id),
+    ]
+
+
+def _read_whole(connection: Connection, reads: list[_Read]) -> dict[str, pa.Table]:
+    """Every row of each table: connectorx in two reader processes, when it can reach the store.
+
+    The machines the warehouse is sized for have 2 cores. ``reads`` come largest first: one process
+    reads the largest table (encounters, about two thirds of the rows), the other the rest, so the
+    two finish at about the same time.
+    """
+    address = bulk_address(connection)
+    if address is not None:
+        groups = [reads[:1], reads[1:]]
+        try:
+            with tempfile.TemporaryDirectory(prefix="joinedup-extract-") as folder, ThreadPoolExecutor(
+                max_workers=len(groups)
+            ) as pool:
+                futures = [
+                    pool.submit(read_bulk, address, connection, [(read.stmt, read.schema) for read in group],
+                                Path(folder))
+                    for group in groups
+                ]
+                tables = [table for future in futures for table in future.result()]
+            return {read.name: table for read, table in zip([*groups[0], *groups[1]], tables, strict=True)}
+        except Exception as exc:  # an unusual store or driver setting: the driver's path still works
+            logger.warning("bulk read failed (%s); reading through the store's driver", type(exc).__name__)
+    return {read.name: read_arrow(connection, read.stmt, read.schema) for read in reads}
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[start : start + PERSON_CHUNK] for start in range(0, len(values), PERSON_CHUNK)]
+
+
+def _read_persons(connection: Connection, reads: list[_Read], person_ids: list[str]) -> dict[str, pa.Table]:
+    """The rows of the given persons only.
+
+    The persons' source patients are found first; record rows are then read by ``source_patient_id``,
+    which the store indexes (a filter on the resolved person would scan every table).
+    """
+    patients = pa.concat_tables(
+        [SOURCE_PATIENT_SCHEMA.empty_table()]
+        + [
+            read_arrow(connection, source_patient_query().where(PERSON_ID.in_(chunk)), SOURCE_PATIENT_SCHEMA)
+            for chunk in _chunks(person_ids)
+        ]
+    )
+    patient_ids = sorted(set(patients.column("source_patient_id").to_pylist()))
+    tables = {"source_patient": patients}
+    for read in reads:
+        tables[read.name] = pa.concat_tables(
+            [read.schema.empty_table()]
+            + [
+                read_arrow(connection, read.stmt.where(read.patient_key.in_(chunk)), read.schema)
+                for chunk in _chunks(patient_ids)
+            ]
+        )
+    return tables
 
 
 def extract_record(connection: Connection, person_ids: list[str] | None = None) -> RawExtract:
     """Read every linked record row, or only the rows of ``person_ids`` (incremental builds)."""
-    plan = [
-        ("source_patient", source_patient_query(), SOURCE_PATIENT_SCHEMA),
-        ("encounter", encounter_query(), ENCOUNTER_SCHEMA),
-        ("condition", condition_query(), CONDITION_SCHEMA),
-        ("observation", observation_query(), OBSERVATION_SCHEMA),
-        ("medication", medication_query(), MEDICATION_SCHEMA),
-    ]
-    tables: dict[str, pa.Table] = {}
-    for name, stmt, schema in plan:
-        if person_ids is None:
-            tables[name] = read_arrow(connection, stmt, schema)
-        else:
-            tables[name] = _for_persons(connection, stmt, schema, person_ids)
-        logger.info("read %d rows from %s", tables[name].num_rows, name)
+    reads = _record_reads()
+    if person_ids is None:
+        reads = [*reads, _Read("source_patient", source_patient_query(), SOURCE_PATIENT_SCHEMA,
+                               SourcePatient.source_patient_id)]
+        tables = _read_whole(connection, reads)
+    else:
+        tables = _read_persons(connection, reads, person_ids)
+    for name, table in tables.items():
+        logger.info("read %d rows from %s", table.num_rows, name)
     return RawExtract(**tables)
 
 

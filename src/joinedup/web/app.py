@@ -39,6 +39,7 @@ from joinedup.web.deps import get_optional_user, verify_csrf
 from joinedup.web.errors import install_error_handlers
 from joinedup.web.formatting import register_filters
 from joinedup.web.navigation import navigation_for
+from joinedup.web.rate_limits import RateLimits
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("joinedup.web.access")
@@ -49,11 +50,12 @@ TEMPLATES = HERE / "templates"
 ASSET_PREFIX = "/assets"
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, form_targets: tuple[str, ...] = ()) -> str:
     """Only our own scripts (plus the one inline script NHS.UK's template needs, by nonce).
 
     Fonts stay on our origin too: the NHS.UK CSS asks for Frutiger from a CDN, and a patient page
-    should not make calls to third parties; the browser falls back to Arial.
+    should not make calls to third parties; the browser falls back to Arial. ``form_targets`` are
+    other origins a form on the page may lead to (a SMART app's redirect URI after approval).
     """
     return "; ".join(
         (
@@ -65,7 +67,7 @@ def content_security_policy(nonce: str) -> str:
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",
-            "form-action 'self'",
+            " ".join(("form-action 'self'", *form_targets)),
             "frame-ancestors 'none'",
         )
     )
@@ -162,6 +164,10 @@ def build_templates() -> Jinja2Templates:
     return Jinja2Templates(env=environment, context_processors=[_page_context])
 
 
+def _single_sign_on_name(settings: Settings) -> str | None:
+    return settings.oidc_provider_name if settings.oidc_enabled else None
+
+
 def _page_context(request: Request) -> dict[str, Any]:
     """What every page needs: the user, the nav for their role, the CSRF token and CSP nonce."""
     actor = getattr(request.state, "actor", None) if hasattr(request.state, "actor") else get_optional_user(request)
@@ -171,6 +177,8 @@ def _page_context(request: Request) -> dict[str, Any]:
         "csrf_token": csrf_token(request),
         "csp_nonce": getattr(request.state, "csp_nonce", ""),
         "current_path": request.url.path,
+        # The OpenID Connect provider's name when single sign-on is on (the sign-in page's button).
+        "single_sign_on": _single_sign_on_name(request.app.state.settings),
     }
 
 
@@ -215,6 +223,7 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session] | None = N
     app.state.templates = build_templates()
     app.state.tokens = TokenService(session_key)
     app.state.request_metrics = RequestMetrics()
+    app.state.rate_limits = RateLimits(settings)
 
     install_error_handlers(app)
     app.mount(ASSET_PREFIX, StaticFiles(directory=STATIC), name="assets")

@@ -6,7 +6,8 @@ refused after 30 idle minutes and 12 hours after sign-in whatever the activity. 
 signed-in user's opaque id (no patient data), when they signed in, and the CSRF token that every
 form and htmx request must echo back.
 
-*Bearer tokens.* ``POST /auth/token`` (username, password, ``scope``) returns a token signed with
+*Bearer tokens.* ``POST /auth/token`` (username, password, ``scope``; or a SMART authorisation
+code, see ``web/smart.py``) returns a token signed with
 the same key, valid one hour, carrying the user id and SMART-style scopes
 (``user/Patient.read``, ``user/*.read``, ``patient/*.read``). Scopes only ever narrow what
 governance allows the user; they never widen it. Tokens are stateless: they cannot be revoked
@@ -31,6 +32,9 @@ SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 TOKEN_LIFETIME_SECONDS = 60 * 60
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+# Session keys kept across sign-in (everything else is cleared).
+SMART_REQUEST_KEY = "smart_authorize_request"
+SURVIVES_SIGN_IN = (SMART_REQUEST_KEY,)
 
 # Resource types the FHIR API serves, for scope checks; "*" covers them all.
 SCOPE_CONTEXTS = ("user", "patient", "system")
@@ -59,7 +63,11 @@ def sign_in_session(connection: HTTPConnection, actor: Actor) -> None:
     Only the user id is kept: the actor (role, teams, whether the account is still active) is
     loaded afresh from governance on every request.
     """
+    # An app's authorisation request waiting for this sign-in (SMART launch) carries over: it grants
+    # nothing by itself, and the user still approves it once signed in.
+    carried = {key: connection.session[key] for key in SURVIVES_SIGN_IN if key in connection.session}
     connection.session.clear()
+    connection.session.update(carried)
     connection.session["user_id"] = actor.user_id
     connection.session["signed_in_at"] = int(time.time())
     connection.session[CSRF_FIELD] = secrets.token_urlsafe(32)
@@ -127,6 +135,7 @@ __all__ = [
     "SESSION_ABSOLUTE_SECONDS",
     "SESSION_COOKIE",
     "SESSION_IDLE_SECONDS",
+    "SMART_REQUEST_KEY",
     "TOKEN_LIFETIME_SECONDS",
     "TokenService",
     "csrf_matches",

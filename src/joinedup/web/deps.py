@@ -16,6 +16,9 @@
 - ``Templates``: the app's ``Jinja2Templates`` (NHS.UK macros on the path, ``base.html``).
 - ``AppSettings``: the ``Settings`` the app was built with.
 - ``TokenScopes``: the bearer token's SMART-style scopes, or None for a cookie session.
+- ``SignInThrottle`` / ``SearchThrottle``: count a sign-in attempt (per client address and per
+  username) or a patient search (per user) against ``web/rate_limits.py``; over the limit,
+  ``TooManyRequests`` (429 + ``Retry-After``), the first refusal of a minute audited.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -32,7 +35,8 @@ from joinedup.errors import AccessDenied, NotFound
 from joinedup.model import Actor
 from joinedup.settings import Settings
 from joinedup.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_matches, scopes_allow, session_user_id
-from joinedup.web.errors import ScopeMissing, SignInRequired
+from joinedup.web.errors import ScopeMissing, SignInRequired, TooManyRequests
+from joinedup.web.rate_limits import RateLimits
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The token endpoint answers machines with no session; a cross-site post there gains nothing.
@@ -174,23 +178,89 @@ async def verify_csrf(request: Request) -> None:
         raise AccessDenied("the form has expired or did not come from this site; go back, reload it and try again")
 
 
+def _client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def limit_sign_in_attempts(
+    request: Request,
+    db: Annotated[Session, Depends(get_db_session, scope="function")],
+    username: Annotated[str, Form(max_length=100)] = "",
+    grant_type: Annotated[str, Form(max_length=20)] = "password",
+) -> None:
+    """Count a sign-in attempt; refuse it (429) when its client or username is over the limit.
+
+    Token requests count only with the password grant (an authorization code is single-use and
+    was issued to someone already signed in).
+    """
+    if grant_type != "password":
+        return
+    limits: RateLimits = request.app.state.rate_limits
+    refusal = limits.sign_in_attempt(_client_address(request), username)
+    if refusal is None:
+        return
+    if refusal.first_in_minute:
+        governance.record_throttled(
+            db, action="sign_in", username=username, client_address=_client_address(request),
+            detail=f"rate limited: over {refusal.limit} sign-in attempts a minute per {refusal.counted_by}",
+        )
+    raise TooManyRequests(
+        f"There have been too many attempts to sign in. Wait {refusal.retry_after} seconds, then try again.",
+        refusal.retry_after,
+    )
+
+
+def limit_patient_searches(
+    request: Request,
+    db: Annotated[Session, Depends(get_db_session, scope="function")],
+    user: Annotated[Actor, Depends(get_current_user)],
+) -> None:
+    """Count a patient search by the signed-in user; refuse it (429) over the limit.
+
+    FHIR searches of other resource types look inside one patient's record (already opened, and
+    decided per patient), so only ``Patient`` searches are counted there.
+    """
+    if request.path_params.get("resource_type", "Patient") != "Patient":
+        return
+    limits: RateLimits = request.app.state.rate_limits
+    refusal = limits.patient_search(user.user_id)
+    if refusal is None:
+        return
+    if refusal.first_in_minute:
+        governance.record_throttled(
+            db, action="search", actor=user, client_address=_client_address(request),
+            detail=f"rate limited: over {refusal.limit} patient searches a minute",
+        )
+    raise TooManyRequests(
+        f"You have searched for patients too many times in a minute. Wait {refusal.retry_after} seconds, "
+        "then try again.",
+        refusal.retry_after,
+    )
+
+
 DbSession = Annotated[Session, Depends(get_db_session, scope="function")]
 CurrentUser = Annotated[Actor, Depends(get_current_user)]
 OptionalUser = Annotated[Actor | None, Depends(_request_user)]
 Templates = Annotated[Jinja2Templates, Depends(get_templates)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 TokenScopes = Annotated[frozenset[str] | None, Depends(get_token_scopes)]
+SignInThrottle = Annotated[None, Depends(limit_sign_in_attempts)]
+SearchThrottle = Annotated[None, Depends(limit_patient_searches)]
 
 __all__ = [
     "AppSettings",
     "CurrentUser",
     "DbSession",
     "OptionalUser",
+    "SearchThrottle",
+    "SignInThrottle",
     "Templates",
     "TokenScopes",
     "get_current_user",
     "get_db_session",
     "get_optional_user",
+    "limit_patient_searches",
+    "limit_sign_in_attempts",
     "require_scope",
     "verify_csrf",
 ]

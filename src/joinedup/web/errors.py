@@ -10,12 +10,14 @@ error                  status  notes
 ``NotFound``           404     also what a caller sees of a person they may not know exists
 ``Conflict``           409
 ``InvalidInput``       422
+``TooManyRequests``    429     with ``Retry-After``; sign-in attempts and searches (``web/rate_limits.py``)
 request validation     422     FastAPI's default echoes the input back; ours names fields only
 ``JoinedUpError``      500     anything else of ours; logged by type, never by message
 =====================  ======  =============================================================
 
-Three shapes: FHIR ``OperationOutcome`` for ``/fhir/``, JSON ``{"detail": ...}`` for ``/api/``
-(and for any caller that sent a bearer token), an NHS.UK-styled page for everything else.
+Three shapes: FHIR ``OperationOutcome`` for ``/fhir/``, JSON ``{"detail": ...}`` for ``/api/`` and
+the token endpoint (and for any caller that sent a bearer token), an NHS.UK-styled page for
+everything else.
 Messages are our own texts: they carry no patient identifiers (see ``joinedup.errors``).
 """
 
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 STORE_RETRY_AFTER_SECONDS = 5
 
 FHIR_JSON = "application/fhir+json"
+# Outside /api but answered to machines (OAuth-style JSON).
+JSON_PATHS = frozenset({"/auth/token"})
 
 
 class SignInRequired(JoinedUpError):
@@ -47,6 +51,14 @@ class SignInRequired(JoinedUpError):
 
 class ScopeMissing(AccessDenied):
     """The bearer token's SMART-style scopes do not cover what the request asks for."""
+
+
+class TooManyRequests(JoinedUpError):
+    """The caller is over a rate limit (sign-in attempts, searches): try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # (status, FHIR issue code, page title) per error class, most specific first.
@@ -64,7 +76,9 @@ def response_kind(request: Request) -> str:
     path = request.url.path
     if path.startswith("/fhir"):
         return "fhir"
-    if path.startswith("/api") or request.headers.get("authorization", "").lower().startswith("bearer "):
+    if path.startswith("/api") or path in JSON_PATHS:
+        return "json"
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
         return "json"
     return "page"
 
@@ -114,6 +128,13 @@ async def _joinedup_error(request: Request, exc: Exception) -> Response:
             return error_response(request, status, code, title, message)
     logger.error("unhandled %s on %s", type(exc).__name__, _route_template(request))
     return error_response(request, 500, "exception", "Sorry, there is a problem", "Something went wrong.")
+
+
+async def _too_many_requests(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyRequests)
+    response = error_response(request, 429, "throttled", "Too many attempts", str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -169,6 +190,7 @@ def _route_template(request: Request) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app`` (replacing FastAPI's default 422 handler)."""
     app.add_exception_handler(JoinedUpError, _joinedup_error)
+    app.add_exception_handler(TooManyRequests, _too_many_requests)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for store_error in (OperationalError, InterfaceError, PoolTimeout):
@@ -180,6 +202,7 @@ __all__ = [
     "FHIR_JSON",
     "ScopeMissing",
     "SignInRequired",
+    "TooManyRequests",
     "error_response",
     "install_error_handlers",
     "operation_outcome",

@@ -34,7 +34,8 @@ class ExtractAdapter:
         if isinstance(unit.preparsed, FeedError):
             raise unit.preparsed
         row = unit.preparsed if isinstance(unit.preparsed, dict) else _load_row(unit.raw)
-        return map_row(self.layout, row, unit.source, hashlib.sha256(unit.raw).hexdigest()[:16])
+        sha = unit.content_sha256 or hashlib.sha256(unit.raw).hexdigest()
+        return map_row(self.layout, row, unit.source, sha[:16])
 
     def units(self, data: bytes, path: Path) -> Iterator[tuple[str, bytes, Any]]:
         """Every data row of the file, numbered from 1 (the header is not counted)."""

@@ -28,7 +28,8 @@ class FhirAdapter:
         """Parse and map one unit (``preparsed`` may hold the decoded resource already)."""
         resource: dict[str, Any] = unit.preparsed if isinstance(unit.preparsed, dict) else parse_fhir(unit.raw)
         try:
-            return map_fhir(resource, unit.source, content_id=_short_hash(unit.raw))
+            content_id = unit.content_sha256[:16] if unit.content_sha256 else _short_hash(unit.raw)
+            return map_fhir(resource, unit.source, content_id=content_id)
         except FeedError:
             raise
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:

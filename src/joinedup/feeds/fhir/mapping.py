@@ -142,23 +142,26 @@ class BundleContext:
 
 def _coding(concept: Any, path: str, problems: Problems, *, required: bool = True) -> dict[str, Any] | None:
     """The coding to keep from a CodeableConcept: SNOMED CT first, else the first with a code."""
-    codings = [c for c in as_list(concept.get("coding") if isinstance(concept, dict) else None) if isinstance(c, dict)]
-    coded = [c for c in codings if c.get("code")]
-    if not coded:
+    # One pass, as this runs for nearly every resource: the first SNOMED CT coding with a code, else the first coded.
+    chosen: dict[str, Any] | None = None
+    system = ""
+    for coding in as_list(concept.get("coding") if isinstance(concept, dict) else None):
+        if not isinstance(coding, dict) or not coding.get("code"):
+            continue
+        coding_system = short_system(coding.get("system"))
+        if coding_system == "snomed":
+            chosen, system = coding, coding_system
+            break
+        if chosen is None:
+            chosen, system = coding, coding_system
+    if chosen is None:
         if required:
             problems.add(path, "unknown_code", "no coded value (text only or empty)")
         return None
-    for coding in coded:
-        if short_system(coding.get("system")) == "snomed":
-            chosen = coding
-            break
-    else:
-        chosen = coded[0]
     if len(str(chosen["code"])) > 20:
         if required:
             problems.add(path, "unknown_code", "a code longer than any terminology uses")
         return None
-    system = short_system(chosen.get("system"))
     if system in ("snomed", "dmd") and not is_snomed_id(str(chosen["code"]), check_digit=system == "snomed"):
         if required:
             problems.add(path, "unknown_code", "not a SNOMED CT identifier (partition or check digit wrong)")

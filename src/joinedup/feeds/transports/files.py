@@ -29,6 +29,10 @@ NEVER_READ = frozenset({"truth", "national-data-opt-out"})
 REFERENCE_FOLDER = "reference"
 NOT_FEEDS = frozenset({"manifest.json", "license", "license.txt", "readme.md", "readme", "notice"})
 BOM = b"\xef\xbb\xbf"
+# A batch ends at ``batch_size`` units or at this many bytes of them, whichever comes first: one unit
+# can be a whole Bundle (a practice's day Bundle from a real GP system can be ~0.4 MB), and a thousand
+# of those parsed and mapped at once took gigabytes of memory.
+BATCH_BYTES = 16 * 1024 * 1024
 
 
 class FileAdapter(Adapter, Protocol):
@@ -135,11 +139,15 @@ class FileIngest:
     committed, and a daily run skips finished files. Small files (a day's Bundle) share commits.
     """
 
-    def __init__(self, session: Session, pipeline: Pipeline, *, batch_size: int = 1000) -> None:
+    def __init__(
+        self, session: Session, pipeline: Pipeline, *, batch_size: int = 1000, batch_bytes: int | None = None
+    ) -> None:
         self.session = session
         self.pipeline = pipeline
         self.batch_size = batch_size
+        self.batch_bytes = BATCH_BYTES if batch_bytes is None else batch_bytes
         self.pending: list[FeedUnit] = []
+        self.pending_bytes = 0
         # Files with nothing (left) to take in, to be marked done with the next transaction.
         self.finished: list[FileProgress] = []
         self.files_read = 0
@@ -181,7 +189,8 @@ class FileIngest:
                 FeedUnit(feed_file.source, format_name, raw, position, file_path, preparsed,
                          adapter=adapter, origin=(progress, index))
             )
-            if len(self.pending) >= self.batch_size:
+            self.pending_bytes += len(raw)
+            if len(self.pending) >= self.batch_size or self.pending_bytes >= self.batch_bytes:
                 self.flush()
 
     def flush(self) -> None:
@@ -192,7 +201,7 @@ class FileIngest:
         """
         if not self.pending and not self.finished:
             return
-        units, self.pending = self.pending, []
+        units, self.pending, self.pending_bytes = self.pending, [], 0
         prepared = self.pipeline.prepare(units[0].adapter, units) if units else None  # type: ignore[arg-type]
         self.drain()
         if prepared is not None:

@@ -37,6 +37,10 @@ class SourcePatient(Base):
         Index("ix_source_patient_nhs_number", "nhs_number"),
         Index("ix_source_patient_person_id", "person_id"),
         Index("ix_source_patient_match", "family_name", "birth_date"),
+        # Patient search (date of birth + lower(family name)) and linkage's candidate look-ups seek
+        # on the date; a plain column index, so every engine uses it and migrations can compare it.
+        Index("ix_source_patient_birth_date", "birth_date", "family_name"),
+        Index("ix_source_patient_postcode", "postcode"),
     )
 
     source_patient_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,9 +1,9 @@
-"""The GP system's feed: a FHIR R4 bulk export at the start (NDJSON) and a transaction Bundle per
-day with activity, in UK Core shapes. Built as plain dicts and serialised with orjson."""
+"""The GP system's feed: a FHIR R4 bulk export at the start (NDJSON) and, each day, one transaction
+Bundle per patient with activity (a day's NDJSON file), in UK Core shapes. Built as plain dicts and
+serialised with orjson."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -296,7 +296,7 @@ def _note(kind: str | None, resource: dict[str, Any]) -> list[FaultNote]:
 
 
 def write_gp_daily(subject: Subject) -> None:
-    """Every GP-visible change and contact, into the day's transaction Bundle."""
+    """Every GP-visible change and contact, into the patient's transaction Bundle of the day."""
     person = subject.person
     changes: list[date] = []
     if person.resident_from > subject.start:
@@ -343,7 +343,11 @@ def _write_contact(subject: Subject, contact: GpContact) -> None:
 def _put_entry(
     subject: Subject, resource: dict[str, Any], at: datetime, kind: str | None, notes: list[FaultNote]
 ) -> None:
-    """Queue a Bundle entry on its day (a later day when late; sent again the next day when duplicated)."""
+    """Queue a Bundle entry on its day (a later day when late; sent again the next day when duplicated).
+
+    The key starts ``day|patient id`` so a day's entries come back grouped into one Bundle per patient
+    (see ``patient_day_of``).
+    """
     entry = _dumps(
         {
             "fullUrl": f"urn:uuid:{resource['id']}",
@@ -359,13 +363,14 @@ def _put_entry(
             day, key = late_day, f"23:59:59|late|{resource['id']}"
         else:
             notes = [n for n in notes if n.kind != "late"]
-    key = f"{day.isoformat()}|{key}"
+    patient = subject.ids.gp_patient_id
+    key = f"{day.isoformat()}|{patient}|{key}"
     output = f"gp/daily-month/{day.year:04d}-{day.month:02d}"
     resend = day + timedelta(days=1)
     if kind == "duplicate" and resend < subject.end:
-        # A transaction may hold a resource only once, so the repeat comes in the next day's Bundle.
+        # A transaction may hold a resource only once, so the repeat comes in the patient's Bundle of the next day.
         subject.spool.add(output, entry, key, tuple(n for n in notes if n.kind != "duplicate"))
-        again = f"{resend.isoformat()}|23:59:58|duplicate|{resource['id']}"
+        again = f"{resend.isoformat()}|{patient}|23:59:58|duplicate|{resource['id']}"
         duplicate = (FaultNote("duplicate", str(resource["id"])),)
         subject.spool.add(f"gp/daily-month/{resend.year:04d}-{resend.month:02d}", entry, again, duplicate)
         return
@@ -374,19 +379,26 @@ def _put_entry(
     subject.spool.add(output, entry, key, tuple(notes))
 
 
-def bundle_frame(day: str, seed: int) -> Callable[[list[str]], str]:
-    """The function that wraps a day's entries in its transaction Bundle."""
+def patient_day_of(sort_key: str) -> tuple[str, str]:
+    """The day and the GP patient id a daily entry's spool key names (its Bundle)."""
+    day, patient, _ = sort_key.split("|", 2)
+    return day, patient
 
-    def frame(entries: list[str]) -> str:
-        head = orjson.dumps(
-            {
-                "resourceType": "Bundle",
-                "id": stable_uuid(seed, "Bundle", day),
-                "meta": {"lastUpdated": f"{day}T23:59:59Z"},
-                "type": "transaction",
-                "timestamp": f"{day}T23:59:59Z",
-            }
-        ).decode()
-        return head[:-1] + ',"entry":[' + ",".join(entries) + "]}\n"
 
-    return frame
+def patient_day_bundle(day: str, patient: str, seed: int, entries: list[str]) -> str:
+    """One patient's transaction Bundle of a day, as one NDJSON line.
+
+    Why per patient: a transaction is all or nothing, so a day's Bundle for the whole borough lost
+    every consultation of the day to one bad entry. Real GP systems (GP Connect, IM1) send a
+    patient's changes together; a fault now costs only that patient's changes that day.
+    """
+    head = orjson.dumps(
+        {
+            "resourceType": "Bundle",
+            "id": stable_uuid(seed, "Bundle", day, patient),
+            "meta": {"lastUpdated": f"{day}T23:59:59Z"},
+            "type": "transaction",
+            "timestamp": f"{day}T23:59:59Z",
+        }
+    ).decode()
+    return head[:-1] + ',"entry":[' + ",".join(entries) + "]}\n"

@@ -1,7 +1,7 @@
 """Streaming people into files without holding the population.
 
 Each person's records go to a spool on disk as soon as the person is drawn: *ordered* outputs
-(monthly extracts, daily bundles, HL7 streams) into one append-only spool per output and worker,
+(monthly extracts, daily GP Bundles, HL7 streams) into one append-only spool per output and worker,
 sorted only when the output is assembled, one file at a time; *direct* outputs (baseline export,
 truth) into one part per chunk of people, concatenated in chunk order. Memory stays flat as the
 population grows; the order of every output depends on the data only, never on the worker that
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -138,6 +138,21 @@ def read_ordered(parts: list[Path]) -> list[SpooledRecord]:
     return records
 
 
+def release_ordered(parts: list[Path]) -> None:
+    """Delete an ordered output's spool files once it is written.
+
+    Why: kept to the end, the spool and the outputs together need twice the borough's size on disk
+    (about 50 GB each for 1,000,000 people); released as we go, the peak is the outputs alone.
+    """
+    for part in parts:
+        part.unlink(missing_ok=True)
+
+
+def release_direct(root: Path, output: str) -> None:
+    """Delete a direct output's spool files once it is written (see ``release_ordered``)."""
+    shutil.rmtree(root / "direct" / _escape(output), ignore_errors=True)
+
+
 def read_direct(root: Path, output: str) -> Iterator[SpooledRecord]:
     """Every record of a direct output, chunk by chunk in order."""
     folder = root / "direct" / _escape(output)
@@ -174,13 +189,11 @@ def write_output(
     *,
     header: str = "",
     separator: str = "\n",
-    frame: Callable[[list[str]], str] | None = None,
     fault_rows: list[FaultRow],
 ) -> WrittenFile:
     """Write one output file from its records, in batches; note where each fault landed.
 
-    With ``frame`` the payloads are wrapped whole (a Bundle around its entries); otherwise the file is
-    the header then each payload followed by ``separator``.
+    The file is the header then each payload followed by ``separator``.
     """
     target = out / output
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -199,15 +212,39 @@ def write_output(
             if record.faults:
                 fault_rows.extend(FaultRow(output, count, note) for note in record.faults)
             payloads.append(record.payload)
-            if frame is None and len(payloads) >= 8192:
+            if len(payloads) >= 8192:
                 emit((header if count == len(payloads) else "") + separator.join(payloads) + separator)
                 payloads = []
-        if frame is not None:
-            emit(frame(payloads))
-        elif payloads:
+        if payloads:
             emit((header if count == len(payloads) else "") + separator.join(payloads) + separator)
         elif count == 0:
             emit(header)
+    return WrittenFile(output, digest.hexdigest(), count)
+
+
+def write_grouped_lines(
+    out: Path,
+    output: str,
+    groups: Iterable[tuple[list[SpooledRecord], Callable[[list[str]], str]]],
+    *,
+    fault_rows: list[FaultRow],
+) -> WrittenFile:
+    """Write one line per group of records (each group wrapped whole by its ``frame``, e.g. a Bundle).
+
+    A fault's position is the line of the group its record is in; the record count is the records
+    (the Bundles' entries), not the lines, so fault rates stay per source record.
+    """
+    target = out / output
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    count = 0
+    with open(target, "wb") as handle:
+        for line, (records, frame) in enumerate(groups, start=1):
+            count += len(records)
+            fault_rows.extend(FaultRow(output, line, note) for record in records for note in record.faults)
+            data = frame([record.payload for record in records]).encode("utf-8")
+            digest.update(data)
+            handle.write(data)
     return WrittenFile(output, digest.hexdigest(), count)
 
 

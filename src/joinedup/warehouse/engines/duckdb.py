@@ -25,6 +25,7 @@ class DuckDBEngine:
         # Dates are cut from UTC timestamps; the session zone must not shift them.
         self.connection.raw_sql("SET TimeZone = 'UTC'")
         self._schemas: set[str] = set()
+        self._inputs = 0
 
     @classmethod
     def open(cls, path: Path | None) -> DuckDBEngine:
@@ -68,22 +69,55 @@ class DuckDBEngine:
     def materialise(self, schema: str, name: str, expr: ir.Table) -> None:
         self._ensure_schema(schema)
         try:
-            self.connection.create_table(name, expr, database=schema, overwrite=True)
+            self._replace(schema, name, expr)
         except Exception as exc:
             raise WarehouseError(f"DuckDB failed building {schema}.{name}: {type(exc).__name__}") from exc
 
+    def _replace(self, schema: str, name: str, expr: ir.Table) -> None:
+        """Replace the table in one transaction: readers see the old rows or the new, never none.
+
+        The expression is compiled once and the table declared with Ibis's column types (what
+        Ibis's own create_table does, without its temporary table, rename and catalogue lookups).
+        """
+        sql = self.connection.compile(expr)
+        target = f'"{schema}"."{name}"'
+        columns = ", ".join(
+            column.sql(self.connection.dialect)
+            for column in expr.schema().to_sqlglot_column_defs(self.connection.dialect)
+        )
+        con = self.connection.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {target} ({columns})")
+            con.execute(f"INSERT INTO {target} {sql}")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
     def replace_person_rows(self, schema: str, name: str, person_ids: pa.Table, rows: ir.Table) -> None:
         self.connection.create_table("_changed_person", person_ids, temp=True, overwrite=True)
-        self.connection.raw_sql(
-            f'DELETE FROM "{schema}"."{name}" WHERE person_id IN (SELECT person_id FROM _changed_person)'
-        )
-        self.connection.insert(name, rows, database=schema)
+        target = f'"{schema}"."{name}"'
+        sql = self.connection.compile(rows.select(*self.table(schema, name).columns))
+        con = self.connection.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"DELETE FROM {target} WHERE person_id IN (SELECT person_id FROM _changed_person)")
+            con.execute(f"INSERT INTO {target} {sql}")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.connection.to_pyarrow(expr)
 
     def memtable(self, data: pa.Table) -> ir.Table:
-        return ibis.memtable(data)
+        # A view over the Arrow table (no copy), so compiled SQL can name it like any table.
+        self._inputs += 1
+        view = f"joinedup_input_{self._inputs}"
+        self.connection.con.register(view, data)
+        return self.connection.table(view)
 
     def close(self) -> None:
         self.connection.disconnect()

@@ -41,8 +41,19 @@ class MartInputs:
     core: dict[str, ir.Table]
     allowed: ir.Table
     as_of: date
-    publish: Callable[[str, ir.Table], ir.Table]
+    publish: Publish
     read: Callable[[str, str], ir.Table]
+
+
+class Publish(Protocol):
+    """Build a mart's table now; returns the built table.
+
+    ``by_person=True`` declares that every row has a ``person_id`` and depends only on that person's
+    core rows, the reporting date and whether governance includes them. An incremental build may then
+    replace only the changed persons' rows (see ``build._publisher``); declare it only when that holds.
+    """
+
+    def __call__(self, name: str, expr: ir.Table, *, by_person: bool = False) -> ir.Table: ...
 
 
 class MartBuilder(Protocol):
@@ -73,4 +84,4 @@ def mart_contract(name: str) -> dict[str, Any]:
     return contract
 
 
-__all__ = ["MARTS", "MartInputs", "mart_builder", "mart_contract"]
+__all__ = ["MARTS", "MartInputs", "Publish", "mart_builder", "mart_contract"]

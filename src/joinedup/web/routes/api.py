@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from joinedup import record
-from joinedup.web.deps import CurrentUser, DbSession, TokenScopes, require_scope
+from joinedup.web.deps import CurrentUser, DbSession, SearchThrottle, TokenScopes, require_scope
 
 router = APIRouter(prefix="/api", tags=["record API"])
 
@@ -54,7 +54,7 @@ def me(user: CurrentUser) -> ActorPublic:
 
 @router.post("/patients/search")
 def search_patients(
-    body: PatientSearch, db: DbSession, user: CurrentUser, scopes: TokenScopes
+    body: PatientSearch, db: DbSession, user: CurrentUser, scopes: TokenScopes, _throttle: SearchThrottle
 ) -> list[record.PatientMatch]:
     """Matches the caller may open come with demographics; others only with the reason."""
     require_scope(scopes, "Patient")

@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from joinedup import __version__, record
 from joinedup.record.fhir import DEFAULT_COUNT, KINDS, MAX_COUNT
 from joinedup.web.auth import scopes_allow
-from joinedup.web.deps import CurrentUser, DbSession, TokenScopes, require_scope
+from joinedup.web.deps import CurrentUser, DbSession, SearchThrottle, TokenScopes, require_scope
 from joinedup.web.errors import FHIR_JSON
+from joinedup.web.smart import smart_configuration
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
 
@@ -43,6 +44,7 @@ def _base_url(request: Request) -> str:
 
 def capability_statement(base_url: str) -> dict[str, Any]:
     """What this server can do, as a FHIR R4 CapabilityStatement."""
+    server_url = base_url.removesuffix("/fhir")
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -56,12 +58,21 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "security": {
+                    "extension": [{
+                        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                        "extension": [
+                            {"url": "authorize", "valueUri": f"{server_url}/auth/authorize"},
+                            {"url": "token", "valueUri": f"{server_url}/auth/token"},
+                        ],
+                    }],
                     "cors": False,
                     "service": [{"coding": [{
                         "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                         "code": "SMART-on-FHIR"}]}],
-                    "description": "Bearer tokens from POST /auth/token with SMART-style scopes "
-                    "(user/<Type>.read, user/*.read). Every read is decided and audited by governance.",
+                    "description": "SMART on FHIR standalone launch (authorisation code with PKCE S256; "
+                    "see .well-known/smart-configuration), or bearer tokens from POST /auth/token with the "
+                    "password grant. Scopes user/<Type>.read, patient/<Type>.read, launch/patient. "
+                    "Every read is decided and audited by governance.",
                 },
                 "resource": [
                     {
@@ -83,6 +94,12 @@ def capability_statement(base_url: str) -> dict[str, Any]:
 def metadata(request: Request) -> FhirResponse:
     """The CapabilityStatement (public, as FHIR servers publish it)."""
     return FhirResponse(capability_statement(_base_url(request)))
+
+
+@router.get("/.well-known/smart-configuration", include_in_schema=False)
+def smart_configuration_document(request: Request) -> JSONResponse:
+    """SMART's discovery document, at the FHIR base where SMART App Launch looks for it (public)."""
+    return JSONResponse(smart_configuration(str(request.base_url).rstrip("/")))
 
 
 @router.get("/Patient/{person_id}/$everything", response_class=FhirResponse)
@@ -114,6 +131,7 @@ def search(
     db: DbSession,
     user: CurrentUser,
     scopes: TokenScopes,
+    _throttle: SearchThrottle,
     patient: Annotated[str | None, Query(max_length=80)] = None,
     identifier: Annotated[str | None, Query(max_length=120)] = None,
     date: Annotated[list[str] | None, Query(max_length=40)] = None,

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from joinedup import record
 from joinedup.errors import InvalidInput
-from joinedup.web.deps import CurrentUser, DbSession, Templates
+from joinedup.web.deps import CurrentUser, DbSession, SearchThrottle, Templates
 
 router = APIRouter(prefix="/patients", tags=["record pages"], include_in_schema=False)
 
@@ -45,6 +45,7 @@ def search(
     db: DbSession,
     user: CurrentUser,
     templates: Templates,
+    _throttle: SearchThrottle,
     nhs_number: Annotated[str, Form(max_length=20)] = "",
     name: Annotated[str, Form(max_length=100)] = "",
     birth_day: Annotated[str, Form(max_length=2)] = "",
