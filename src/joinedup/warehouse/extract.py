@@ -313,13 +313,12 @@ def read_bulk(
     The statements have no user-supplied values, so they are rendered with their constants inline.
     The rows come back as Arrow files in ``folder``.
     """
-    jobs = [
-        {
-            "sql": str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})),
-            "out": str(folder / f"{uuid.uuid4().hex}.arrow"),
-        }
-        for stmt, _ in reads
-    ]
+    sqlite = address.startswith("sqlite:")
+    jobs = []
+    for stmt, schema in reads:
+        sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        jobs.append({"sql": _typed_first_row(sql, schema) if sqlite else sql,
+                     "out": str(folder / f"{uuid.uuid4().hex}.arrow")})
     finished = subprocess.run(  # noqa: S603  # nosec B603 - our own script, by the running interpreter
         [sys.executable, str(BULK_READER)],
         input=json.dumps({"address": address, "reads": jobs}),
@@ -334,8 +333,25 @@ def read_bulk(
     for job, (_, schema) in zip(jobs, reads, strict=True):
         # Read into memory (not memory-mapped): the folder is removed once every read is in.
         with pa.OSFile(job["out"], "rb") as source:
-            tables.append(_conform(pa.ipc.open_file(source).read_all(), schema))
+            table = pa.ipc.open_file(source).read_all()
+        tables.append(_conform(table.slice(1) if sqlite else table, schema))
     return tables
+
+
+# A value of each Arrow type for the typed first row (dates and timestamps are text in SQLite).
+_SENTINELS = {"string": "''", "double": "0.5", "int64": "0", "bool": "0", "date32[day]": "'1970-01-01'",
+              "timestamp[us]": "'1970-01-01 00:00:00'"}
+
+
+def _typed_first_row(sql: str, schema: pa.Schema) -> str:
+    """The query behind one row of non-null values of each column's type, dropped after the read.
+
+    Why: connectorx types a SQLite column from its declared type where it knows it, and otherwise
+    (computed columns such as the merged person, NUMERIC costs) from the first row's value, so a
+    NULL there fails the whole read ("Cannot infer type from null"). The constants are ours.
+    """
+    values = ", ".join(_SENTINELS.get(str(field.type), "''") for field in schema)
+    return f"SELECT {values} UNION ALL SELECT * FROM ({sql})"
 
 
 @dataclass(frozen=True)
