@@ -263,6 +263,10 @@ async def serve_mllp(
         connections.add(task)
         try:
             await _handle(committer, reader, writer, max_message_bytes)
+        except asyncio.CancelledError:
+            # The listener is stopping (see below): a connection open then ends normally, else asyncio
+            # logs each one as an unhandled error. Nothing is lost: ACKs only ever follow a commit.
+            writer.close()
         finally:
             connections.discard(task)
 
